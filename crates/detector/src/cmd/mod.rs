@@ -1,0 +1,4 @@
+//! One file per subcommand: its clap `Args` and a `run` returning the process exit code.
+pub mod evaluate;
+pub mod normalize;
+pub mod simulate;

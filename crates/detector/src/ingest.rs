@@ -1,0 +1,1 @@
+//! Reading inputs: paths, folders, stdin, decompression with a size cap.

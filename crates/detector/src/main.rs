@@ -1,0 +1,47 @@
+//! `detector`: find anomalies and attacks in AWS CloudTrail, VPC Flow Logs and S3 access logs.
+#![forbid(unsafe_code)]
+
+mod cmd;
+mod ingest;
+
+use clap::{Parser, Subcommand};
+
+/// Security-log anomaly detector for AWS: CloudTrail, VPC Flow Logs and S3 server access logs.
+#[derive(Parser, Debug)]
+#[command(name = "detector", version, about, long_about = None, propagate_version = true)]
+struct Cli {
+    /// Log filter for diagnostics on stderr (e.g. `info`, `detector=debug`); also RUST_LOG.
+    #[arg(long, global = true, env = "DETECTOR_LOG", default_value = "warn")]
+    log: String,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Convert AWS logs (files, folders, `-` for stdin) into OCSF JSON lines.
+    Normalize(cmd::normalize::Args),
+    /// Write the logs of a synthetic AWS organization with labelled attacks.
+    Simulate(cmd::simulate::Args),
+    /// Score findings against a simulator's ground truth.
+    Evaluate(cmd::evaluate::Args),
+}
+
+fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(&cli.log));
+    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+    let result = match cli.command {
+        Command::Normalize(a) => cmd::normalize::run(a),
+        Command::Simulate(a) => cmd::simulate::run(a),
+        Command::Evaluate(a) => cmd::evaluate::run(a),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            std::process::ExitCode::from(2)
+        }
+    }
+}
