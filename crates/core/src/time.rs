@@ -100,9 +100,7 @@ pub fn parse_iso8601_ms(s: &str) -> Option<i64> {
         [] | [b'Z'] | [b'z'] => 0,
         [sign @ (b'+' | b'-'), rest @ ..] => {
             let (h, m) = match rest {
-                [h1, h2, b':', m1, m2] | [h1, h2, m1, m2] => {
-                    (num(&[*h1, *h2])?, num(&[*m1, *m2])?)
-                }
+                [h1, h2, b':', m1, m2] | [h1, h2, m1, m2] => (num(&[*h1, *h2])?, num(&[*m1, *m2])?),
                 [h1, h2] => (num(&[*h1, *h2])?, 0),
                 _ => return None,
             };
@@ -189,9 +187,18 @@ mod tests {
     #[test]
     fn iso_variants() {
         assert_eq!(parse_iso8601_ms("1970-01-01T00:00:00Z"), Some(0));
-        assert_eq!(parse_iso8601_ms("2022-11-10T16:24:34Z"), Some(1_668_097_474_000));
-        assert_eq!(parse_iso8601_ms("2022-11-10T16:24:34.123Z"), Some(1_668_097_474_123));
-        assert_eq!(parse_iso8601_ms("2022-11-10T17:24:34+01:00"), Some(1_668_097_474_000));
+        assert_eq!(
+            parse_iso8601_ms("2022-11-10T16:24:34Z"),
+            Some(1_668_097_474_000)
+        );
+        assert_eq!(
+            parse_iso8601_ms("2022-11-10T16:24:34.123Z"),
+            Some(1_668_097_474_123)
+        );
+        assert_eq!(
+            parse_iso8601_ms("2022-11-10T17:24:34+01:00"),
+            Some(1_668_097_474_000)
+        );
         assert_eq!(parse_iso8601_ms("2022-11-10"), Some(1_668_038_400_000));
         assert_eq!(parse_iso8601_ms("2022-13-10T00:00:00Z"), None);
         assert_eq!(parse_iso8601_ms("2022-11-10T16:24:34Q"), None);
@@ -218,6 +225,9 @@ mod tests {
             let (y, m, d) = civil_from_days(days);
             assert_eq!(days_from_civil(y, m, d), days);
         }
-        assert_eq!(format_iso8601_ms(1_668_097_474_123), "2022-11-10T16:24:34.123Z");
+        assert_eq!(
+            format_iso8601_ms(1_668_097_474_123),
+            "2022-11-10T16:24:34.123Z"
+        );
     }
 }

@@ -70,7 +70,11 @@ pub struct IngestSummary {
 
 impl IngestSummary {
     pub fn events_per_sec(&self) -> f64 {
-        if self.elapsed_secs > 0.0 { self.events as f64 / self.elapsed_secs } else { 0.0 }
+        if self.elapsed_secs > 0.0 {
+            self.events as f64 / self.elapsed_secs
+        } else {
+            0.0
+        }
     }
 
     /// Human summary for stderr.
@@ -103,7 +107,11 @@ pub fn human_bytes(b: u64) -> String {
         v /= 1024.0;
         u += 1;
     }
-    if u == 0 { format!("{b} B") } else { format!("{v:.1} {}", UNITS[u]) }
+    if u == 0 {
+        format!("{b} B")
+    } else {
+        format!("{v:.1} {}", UNITS[u])
+    }
 }
 
 /// One unit of input.
@@ -134,14 +142,20 @@ pub fn expand(paths: &[String]) -> (Vec<Input>, Vec<(String, String)>) {
             continue;
         }
         if p.starts_with("s3://") {
-            errors.push((p.clone(), "s3:// inputs are not supported by this build yet".into()));
+            errors.push((
+                p.clone(),
+                "s3:// inputs are not supported by this build yet".into(),
+            ));
             continue;
         }
         let path = Path::new(p);
         match std::fs::metadata(path) {
             Ok(m) if m.is_dir() => {
                 let mut found: Vec<PathBuf> = Vec::new();
-                for entry in walkdir::WalkDir::new(path).follow_links(true).sort_by_file_name() {
+                for entry in walkdir::WalkDir::new(path)
+                    .follow_links(true)
+                    .sort_by_file_name()
+                {
                     match entry {
                         Ok(e) if e.file_type().is_file() => {
                             let hidden = e.file_name().to_string_lossy().starts_with('.');
@@ -186,7 +200,11 @@ pub fn key_layout_day(name: &str) -> Option<i64> {
     let file = parts.last()?;
     let b = file.as_bytes();
     if b.len() >= 20 && b[4] == b'-' && b[7] == b'-' && b[10] == b'-' {
-        let (y, m, d) = (num(&file[0..4], 4)?, num(&file[5..7], 2)?, num(&file[8..10], 2)?);
+        let (y, m, d) = (
+            num(&file[0..4], 4)?,
+            num(&file[5..7], 2)?,
+            num(&file[8..10], 2)?,
+        );
         if (1..=12).contains(&m) && (1..=31).contains(&d) {
             return Some(detector_core::time::days_from_civil(i64::from(y), m, d));
         }
@@ -195,7 +213,11 @@ pub fn key_layout_day(name: &str) -> Option<i64> {
 }
 
 fn num(s: &str, len: usize) -> Option<u32> {
-    if s.len() == len && s.bytes().all(|c| c.is_ascii_digit()) { s.parse().ok() } else { None }
+    if s.len() == len && s.bytes().all(|c| c.is_ascii_digit()) {
+        s.parse().ok()
+    } else {
+        None
+    }
 }
 
 /// Result of reading and decompressing one input.
@@ -218,10 +240,16 @@ pub fn decompress(raw: Vec<u8>, cap: u64) -> Loaded {
             return Loaded {
                 bytes: Vec::new(),
                 bytes_read,
-                error: Some(format!("input is {bytes_read} bytes, over the {cap}-byte cap")),
+                error: Some(format!(
+                    "input is {bytes_read} bytes, over the {cap}-byte cap"
+                )),
             };
         }
-        return Loaded { bytes: raw, bytes_read, error: None };
+        return Loaded {
+            bytes: raw,
+            bytes_read,
+            error: None,
+        };
     }
     // Sizing from the gzip trailer saves reallocations; it is only a hint (mod 2^32, and
     // wrong for multi-member streams), so it is clamped to the cap.
@@ -236,12 +264,21 @@ pub fn decompress(raw: Vec<u8>, cap: u64) -> Loaded {
     let error = match limited.read_to_end(&mut out) {
         Ok(_) if out.len() as u64 > cap => {
             out.truncate(cap as usize);
-            Some(format!("decompressed size exceeds the {cap}-byte cap (possible gzip bomb)"))
+            Some(format!(
+                "decompressed size exceeds the {cap}-byte cap (possible gzip bomb)"
+            ))
         }
         Ok(_) => None,
-        Err(e) => Some(format!("gzip stream broken after {} decompressed bytes: {e}", out.len())),
+        Err(e) => Some(format!(
+            "gzip stream broken after {} decompressed bytes: {e}",
+            out.len()
+        )),
     };
-    Loaded { bytes: out, bytes_read, error }
+    Loaded {
+        bytes: out,
+        bytes_read,
+        error,
+    }
 }
 
 fn read_input(input: &Input) -> std::io::Result<Vec<u8>> {
@@ -275,8 +312,12 @@ pub fn load_and_parse(input: &Input, opts: &IngestOptions) -> (Batch, FileStats)
     let mut stats = FileStats::default();
     if let (Some(day), Input::File(_)) = (key_layout_day(&name), input) {
         // One day of margin: objects hold records delivered late from the previous day.
-        let before = opts.since_ms.is_some_and(|s| day + 1 < detector_core::time::day_of_ms(s));
-        let after = opts.until_ms.is_some_and(|u| day - 1 > detector_core::time::day_of_ms(u));
+        let before = opts
+            .since_ms
+            .is_some_and(|s| day + 1 < detector_core::time::day_of_ms(s));
+        let after = opts
+            .until_ms
+            .is_some_and(|u| day - 1 > detector_core::time::day_of_ms(u));
         if before || after {
             stats.skipped_by_date = true;
             return (batch, stats);
@@ -318,7 +359,8 @@ pub fn load_and_parse(input: &Input, opts: &IngestOptions) -> (Batch, FileStats)
     if opts.since_ms.is_some() || opts.until_ms.is_some() {
         let before = batch.events.len();
         batch.events.retain(|e| {
-            opts.since_ms.is_none_or(|s| e.time_ms >= s) && opts.until_ms.is_none_or(|u| e.time_ms < u)
+            opts.since_ms.is_none_or(|s| e.time_ms >= s)
+                && opts.until_ms.is_none_or(|u| e.time_ms < u)
         });
         stats.filtered = (before - batch.events.len()) as u64;
     }
@@ -345,7 +387,12 @@ impl Progress {
             bar.enable_steady_tick(Duration::from_millis(200));
             bar
         });
-        Progress { bar, bytes: AtomicU64::new(0), events: AtomicU64::new(0), start: Instant::now() }
+        Progress {
+            bar,
+            bytes: AtomicU64::new(0),
+            events: AtomicU64::new(0),
+            start: Instant::now(),
+        }
     }
 
     fn file_done(&self, bytes: u64, events: u64) {
@@ -354,7 +401,11 @@ impl Progress {
         if let Some(bar) = &self.bar {
             let secs = self.start.elapsed().as_secs_f64().max(1e-3);
             bar.inc(1);
-            bar.set_message(format!("{}  {e} events  {:.0} events/s", human_bytes(b), e as f64 / secs));
+            bar.set_message(format!(
+                "{}  {e} events  {:.0} events/s",
+                human_bytes(b),
+                e as f64 / secs
+            ));
         }
     }
 
@@ -446,7 +497,12 @@ pub fn ingest(
     opts: &IngestOptions,
     on_batch: &(dyn Fn(&str, Batch) + Sync),
 ) -> anyhow::Result<IngestSummary> {
-    ingest_ordered(paths, opts, |input, batch| on_batch(&input.name(), batch), |()| Ok(()))
+    ingest_ordered(
+        paths,
+        opts,
+        |input, batch| on_batch(&input.name(), batch),
+        |()| Ok(()),
+    )
 }
 
 #[cfg(test)]
@@ -463,7 +519,10 @@ mod tests {
             ),
             Some(d)
         );
-        assert_eq!(key_layout_day("logs/2024-03-05-10-11-12-ABCDEF0123456789"), Some(d));
+        assert_eq!(
+            key_layout_day("logs/2024-03-05-10-11-12-ABCDEF0123456789"),
+            Some(d)
+        );
         assert_eq!(key_layout_day("some/file.json"), None);
     }
 

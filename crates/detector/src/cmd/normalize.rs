@@ -70,8 +70,9 @@ fn parse_format(s: &str) -> Result<Format, String> {
 }
 
 pub fn parse_time(s: &str) -> Result<i64, String> {
-    detector_core::time::parse_iso8601_ms(s)
-        .ok_or_else(|| format!("`{s}` is not a time: use RFC 3339 (2024-05-01T12:00:00Z) or a date"))
+    detector_core::time::parse_iso8601_ms(s).ok_or_else(|| {
+        format!("`{s}` is not a time: use RFC 3339 (2024-05-01T12:00:00Z) or a date")
+    })
 }
 
 /// How many reject reasons are echoed to stderr before only counting them.
