@@ -1,0 +1,99 @@
+//! The scan pipeline shared by `scan`, `demo` and the service: ingest -> activities ->
+//! time-ordered engine -> findings merged into the store.
+//!
+//! Files are parsed on worker threads (and reduced to compact activities there) while the
+//! engine consumes them on this thread, so parsing and detection overlap.
+
+use std::sync::mpsc;
+
+use anyhow::Context;
+use detector_core::Reject;
+use detector_core::detect::{Activity, Engine, EngineConfig, EngineStats};
+use detector_core::finding::Finding;
+use detector_core::store::{CommitStats, StateStore};
+
+use crate::ingest::{self, IngestOptions, IngestSummary};
+
+/// What a scan did.
+#[derive(Debug)]
+pub struct ScanResult {
+    /// Findings raised by this scan, as stored (merged with earlier scans), ranked.
+    pub findings: Vec<Finding>,
+    pub ingest: IngestSummary,
+    pub engine: EngineStats,
+    pub commit: CommitStats,
+    pub entities: usize,
+    pub state_bytes: usize,
+    /// The first rejects, for the user (all of them are counted in `ingest`).
+    pub rejects: Vec<Reject>,
+    pub warnings: Vec<String>,
+}
+
+/// Rejects kept in memory for display; the rest are only counted.
+const REJECTS_KEPT: usize = 50;
+
+/// Runs a scan of `paths` against `store`. Nothing is written to the store unless the whole
+/// scan succeeds, and then in one commit.
+pub fn scan(
+    paths: &[String],
+    opts: &IngestOptions,
+    cfg: EngineConfig,
+    store: &mut dyn StateStore,
+) -> anyhow::Result<ScanResult> {
+    let mut engine = Engine::new(cfg);
+    let states = store.load_states().context("loading baselines")?;
+    let warnings = engine.load_state(&states);
+    let mut opts = opts.clone();
+    opts.time_order = true;
+    let (tx, rx) = mpsc::sync_channel::<(Vec<Activity>, Vec<Reject>)>(16);
+    let paths = paths.to_vec();
+    let reader = std::thread::spawn(move || {
+        ingest::ingest_ordered(
+            &paths,
+            &opts,
+            |_, batch| {
+                let acts: Vec<Activity> = batch.events.iter().filter_map(Activity::from_event).collect();
+                (acts, batch.rejects)
+            },
+            |item| tx.send(item).map_err(|_| anyhow::anyhow!("scan stopped")),
+        )
+    });
+    let mut rejects = Vec::new();
+    for (acts, rj) in rx {
+        for a in acts {
+            engine.push(a);
+        }
+        for r in rj {
+            if rejects.len() < REJECTS_KEPT {
+                rejects.push(r);
+            }
+        }
+    }
+    let summary = reader.join().map_err(|_| anyhow::anyhow!("the reader thread panicked"))??;
+    engine.finish();
+    let mut findings = engine.take_findings();
+    let new_states = engine.save_state();
+    let state_bytes = new_states.iter().map(|(_, b)| b.len()).sum();
+    let commit = store.commit(&new_states, &mut findings).context("saving baselines and findings")?;
+    detector_core::store::rank(&mut findings);
+    Ok(ScanResult {
+        findings,
+        ingest: summary,
+        engine: engine.stats,
+        commit,
+        entities: engine.entities(),
+        state_bytes,
+        rejects,
+        warnings,
+    })
+}
+
+/// What every detector believes is normal for `entity`, from the stored baselines.
+pub fn describe(entity: &str, store: &mut dyn StateStore) -> anyhow::Result<Vec<(&'static str, serde_json::Value)>> {
+    let mut engine = Engine::new(EngineConfig::default());
+    let states = store.load_states().context("loading baselines")?;
+    for w in engine.load_state(&states) {
+        eprintln!("warning: {w}");
+    }
+    Ok(engine.describe(entity))
+}
