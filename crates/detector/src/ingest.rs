@@ -32,6 +32,10 @@ pub struct IngestOptions {
     pub progress: bool,
     /// Worker threads; `None` uses every core.
     pub threads: Option<usize>,
+    /// Read inputs in the order of the time their key layout names (then by path), so that
+    /// events reach the detectors roughly in event-time order whatever the folder layout
+    /// (organization trails sort by account first).
+    pub time_order: bool,
 }
 
 impl Default for IngestOptions {
@@ -43,6 +47,7 @@ impl Default for IngestOptions {
             max_decompressed_bytes: DEFAULT_MAX_DECOMPRESSED,
             progress: false,
             threads: None,
+            time_order: false,
         }
     }
 }
@@ -210,6 +215,35 @@ pub fn key_layout_day(name: &str) -> Option<i64> {
         }
     }
     None
+}
+
+/// The time (ms) a delivered object's name carries: CloudTrail and flow log objects end in
+/// `_YYYYMMDDTHHMMZ_...`, S3 access logs start with `YYYY-MM-DD-HH-MM-SS-`; otherwise the
+/// key-layout day. `None` when the name says nothing.
+pub fn key_layout_time_ms(name: &str) -> Option<i64> {
+    let file = name.rsplit(['/', '\\']).next().unwrap_or(name);
+    for part in file.split('_') {
+        let b = part.as_bytes();
+        if (b.len() == 14 || b.len() == 16) && b[8] == b'T' && b[b.len() - 1] == b'Z' {
+            let (y, mo, d) = (num(&part[0..4], 4), num(&part[4..6], 2), num(&part[6..8], 2));
+            let (h, mi) = (num(&part[9..11], 2), num(&part[11..13], 2));
+            if let (Some(y), Some(mo), Some(d), Some(h), Some(mi)) = (y, mo, d, h, mi)
+                && (1..=12).contains(&mo)
+                && (1..=31).contains(&d)
+            {
+                let days = detector_core::time::days_from_civil(i64::from(y), mo, d);
+                return Some((days * 86_400 + i64::from(h) * 3600 + i64::from(mi) * 60) * 1000);
+            }
+        }
+    }
+    let b = file.as_bytes();
+    if b.len() >= 20 && b[4] == b'-' && b[13] == b'-' && b[16] == b'-' {
+        let iso = format!("{}T{}:{}:{}Z", &file[0..10], &file[11..13], &file[14..16], &file[17..19]);
+        if let Some(t) = detector_core::time::parse_iso8601_ms(&iso) {
+            return Some(t);
+        }
+    }
+    key_layout_day(name).map(|d| d * 86_400_000)
 }
 
 fn num(s: &str, len: usize) -> Option<u32> {
@@ -425,7 +459,13 @@ pub fn ingest_ordered<T: Send>(
     mut sink: impl FnMut(T) -> anyhow::Result<()>,
 ) -> anyhow::Result<IngestSummary> {
     let start = Instant::now();
-    let (inputs, errors) = expand(paths);
+    let (mut inputs, errors) = expand(paths);
+    if opts.time_order {
+        inputs.sort_by_cached_key(|i| {
+            let name = i.name();
+            (key_layout_time_ms(&name).unwrap_or(i64::MIN), name)
+        });
+    }
     let mut summary = IngestSummary::default();
     for (path, reason) in &errors {
         eprintln!("warning: cannot read {path}: {reason}");
@@ -524,6 +564,15 @@ mod tests {
             Some(d)
         );
         assert_eq!(key_layout_day("some/file.json"), None);
+        let t = key_layout_time_ms(
+            "AWSLogs/o-abc/111122223333/CloudTrail/us-east-1/2024/03/05/111122223333_CloudTrail_us-east-1_20240305T1015Z_abcdefghijklmnop.json.gz",
+        );
+        assert_eq!(t, Some(d * 86_400_000 + (10 * 3600 + 15 * 60) * 1000));
+        assert_eq!(
+            key_layout_time_ms("logs/2024-03-05-10-11-12-ABCDEF0123456789"),
+            Some(d * 86_400_000 + (10 * 3600 + 11 * 60 + 12) * 1000)
+        );
+        assert_eq!(key_layout_time_ms("x/2024/03/05/file.log"), Some(d * 86_400_000));
     }
 
     #[test]

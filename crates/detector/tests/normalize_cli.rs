@@ -320,7 +320,7 @@ fn help_and_version() {
         .arg("--version")
         .assert()
         .success();
-    for sub in ["normalize", "simulate", "evaluate", "bench"] {
+    for sub in ["normalize", "scan", "findings", "baseline", "simulate", "evaluate", "bench"] {
         Command::cargo_bin("detector")
             .unwrap()
             .args([sub, "--help"])
@@ -329,7 +329,7 @@ fn help_and_version() {
     }
     Command::cargo_bin("detector")
         .unwrap()
-        .args(["normalize", "--format", "nonsense", "x"])
+        .args(["normalize", "--input-format", "nonsense", "x"])
         .assert()
         .failure()
         .code(2);

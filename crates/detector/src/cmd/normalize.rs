@@ -33,8 +33,8 @@ pub struct Args {
 #[derive(clap::Args, Debug, Clone)]
 pub struct InputArgs {
     /// Force the input format instead of detecting it: cloudtrail, vpcflow or s3access.
-    #[arg(long, value_parser = parse_format)]
-    pub format: Option<Format>,
+    #[arg(long = "input-format", value_name = "FORMAT", value_parser = parse_format)]
+    pub input_format: Option<Format>,
     /// Keep events at or after this time (RFC 3339 or YYYY-MM-DD, UTC).
     #[arg(long, value_parser = parse_time)]
     pub since: Option<i64>,
@@ -55,12 +55,13 @@ pub struct InputArgs {
 impl InputArgs {
     pub fn options(&self) -> IngestOptions {
         IngestOptions {
-            format: self.format,
+            format: self.input_format,
             since_ms: self.since,
             until_ms: self.until,
             max_decompressed_bytes: self.max_file_mib.saturating_mul(1024 * 1024),
             progress: !self.no_progress,
             threads: self.threads,
+            time_order: false,
         }
     }
 }

@@ -45,10 +45,10 @@ pub struct Args {
 #[derive(clap::Args, Debug, Clone)]
 pub struct StateArgs {
     /// State store file (SQLite). Default: $DETECTOR_STATE or the user's data directory.
-    #[arg(long, env = "DETECTOR_STATE")]
+    #[arg(long, env = "DETECTOR_STATE", global = true)]
     pub state: Option<PathBuf>,
     /// Keep nothing: baselines and findings live in memory for this run only.
-    #[arg(long, conflicts_with = "state")]
+    #[arg(long, conflicts_with = "state", global = true)]
     pub ephemeral: bool,
 }
 
