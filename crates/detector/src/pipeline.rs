@@ -40,12 +40,14 @@ pub fn scan(
     cfg: EngineConfig,
     store: &mut dyn StateStore,
 ) -> anyhow::Result<ScanResult> {
+    let rules = detector_core::detect::rules::rules();
+    let rule_cfg = cfg.clone();
     let mut engine = Engine::new(cfg);
     let states = store.load_states().context("loading baselines")?;
     let warnings = engine.load_state(&states);
     let mut opts = opts.clone();
     opts.time_order = true;
-    let (tx, rx) = mpsc::sync_channel::<(Vec<Activity>, Vec<Reject>)>(16);
+    let (tx, rx) = mpsc::sync_channel::<(Vec<Activity>, Vec<Finding>, Vec<Reject>)>(16);
     let paths = paths.to_vec();
     let reader = std::thread::spawn(move || {
         ingest::ingest_ordered(
@@ -53,16 +55,20 @@ pub fn scan(
             &opts,
             |_, batch| {
                 let acts: Vec<Activity> = batch.events.iter().filter_map(Activity::from_event).collect();
-                (acts, batch.rejects)
+                let found = detector_core::detect::rules::check_all(&rules, &batch.events, &rule_cfg);
+                (acts, found, batch.rejects)
             },
             |item| tx.send(item).map_err(|_| anyhow::anyhow!("scan stopped")),
         )
     });
     let mut rejects = Vec::new();
-    for (acts, rj) in rx {
+    let resume = engine.resume_ms();
+    for (acts, found, rj) in rx {
         for a in acts {
             engine.push(a);
         }
+        // Rule findings on events an earlier scan already processed were raised then.
+        engine.add_findings(found.into_iter().filter(|f| f.last_seen_ms >= resume).collect());
         for r in rj {
             if rejects.len() < REJECTS_KEPT {
                 rejects.push(r);

@@ -12,6 +12,7 @@ pub mod first_seen;
 pub mod flow_egress;
 pub mod hourly;
 pub mod rare_combination;
+pub mod rules;
 pub mod s3_volume;
 pub mod volume_spike;
 
@@ -198,6 +199,11 @@ impl Engine {
         problems
     }
 
+    /// Events before this time were processed by an earlier scan of the same store.
+    pub fn resume_ms(&self) -> i64 {
+        self.resume_ms
+    }
+
     /// What every detector believes is normal for an entity.
     pub fn describe(&self, entity: &str) -> Vec<(&'static str, serde_json::Value)> {
         self.detectors.iter().filter_map(|d| d.describe(entity).map(|v| (d.id(), v))).collect()
@@ -267,6 +273,12 @@ impl Engine {
                 }
             }
         }
+    }
+
+    /// Adds findings raised outside the ordered stage (rules run beside the parsers).
+    pub fn add_findings(&mut self, findings: Vec<Finding>) {
+        self.out.extend(findings);
+        self.collect();
     }
 
     /// End of input: releases every buffered activity and closes every open window.
