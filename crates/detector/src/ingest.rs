@@ -357,6 +357,13 @@ pub fn load_and_parse(input: &Input, opts: &IngestOptions) -> (Batch, FileStats)
             return (batch, stats);
         }
     }
+    if let Input::File(p) = input {
+        batch.fallback_time_ms = std::fs::metadata(p)
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+            .map(|d| d.as_millis() as i64);
+    }
     let raw = match read_input(input) {
         Ok(r) => r,
         Err(e) => {

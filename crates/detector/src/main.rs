@@ -3,8 +3,15 @@
 
 mod cmd;
 mod ingest;
+mod pipeline;
+mod store;
 
 use clap::{Parser, Subcommand};
+
+// Parsing allocates many small strings per record; mimalloc measured 1.5-1.6x faster ingest
+// than the system allocator here.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 /// Security-log anomaly detector for AWS: CloudTrail, VPC Flow Logs and S3 server access logs.
 #[derive(Parser, Debug)]
@@ -19,6 +26,12 @@ struct Cli {
 
 #[derive(Subcommand, Debug)]
 enum Command {
+    /// Detect anomalies and attacks in AWS logs; print ranked findings.
+    Scan(cmd::scan::Args),
+    /// Read stored findings.
+    Findings(cmd::findings::Args),
+    /// Show the behavioural baseline of an entity.
+    Baseline(cmd::baseline::Args),
     /// Convert AWS logs (files, folders, `-` for stdin) into OCSF JSON lines.
     Normalize(cmd::normalize::Args),
     /// Write the logs of a synthetic AWS organization with labelled attacks.
@@ -38,6 +51,9 @@ fn main() -> std::process::ExitCode {
         .with_writer(std::io::stderr)
         .init();
     let result = match cli.command {
+        Command::Scan(a) => cmd::scan::run(a),
+        Command::Findings(a) => cmd::findings::run(a),
+        Command::Baseline(a) => cmd::baseline::run(a),
         Command::Normalize(a) => cmd::normalize::run(a),
         Command::Simulate(a) => cmd::simulate::run(a),
         Command::Evaluate(a) => cmd::evaluate::run(a),

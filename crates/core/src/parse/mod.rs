@@ -60,6 +60,10 @@ pub struct Batch {
     pub records: u64,
     /// CloudTrail digest files recognised and skipped.
     pub digests: u64,
+    /// Time (ms) for records whose format carries none and whose object name carries no
+    /// delivery time (custom flow log formats without `start`/`end`); the IO side sets it to
+    /// the file's modification time. Records are rejected when neither is known.
+    pub fallback_time_ms: Option<i64>,
 }
 
 impl Batch {
