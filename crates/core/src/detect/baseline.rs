@@ -147,6 +147,18 @@ impl HourlySeries {
     }
 }
 
+impl HourlySeries {
+    /// Every non-zero hour before `hour` in the window: what the entity does when it is active
+    /// at all, whatever the time of day.
+    pub fn active_history(&self, hour: i64) -> Vec<f64> {
+        (hour - RING_HOURS as i64 + 1..hour)
+            .filter_map(|h| self.get(h))
+            .filter(|v| *v > 0)
+            .map(f64::from)
+            .collect()
+    }
+}
+
 /// Whether an hour index falls on Saturday or Sunday (UTC). 1970-01-01 was a Thursday.
 pub fn is_weekend(hour: i64) -> bool {
     let dow = (hour.div_euclid(24) + 3).rem_euclid(7); // 0 = Monday

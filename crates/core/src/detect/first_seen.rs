@@ -41,6 +41,26 @@ struct Profile {
     /// network -> last seen (ms)
     origins: BTreeMap<String, i64>,
     ua_families: BTreeSet<UaFamily>,
+    /// Novelties seen after the first day, per kind (API, service, region, network, client):
+    /// an identity that keeps meeting new networks (CI runners, mobile users) or new APIs
+    /// (deployment pipelines) is less surprised by one more.
+    novel_late: [u32; 5],
+}
+
+const K_API: usize = 0;
+const K_SERVICE: usize = 1;
+const K_REGION: usize = 2;
+const K_ORIGIN: usize = 3;
+const K_UA: usize = 4;
+
+impl Profile {
+    /// Weight multiplier for a novelty of `kind` at `time_ms`: 1 for an identity that rarely
+    /// meets new things, towards 0 for one that meets them daily.
+    fn surprise(&self, kind: usize, time_ms: i64) -> f64 {
+        let days = ((time_ms - self.first_ms) as f64 / DAY_MS as f64 - 1.0).max(1.0);
+        let rate = f64::from(self.novel_late[kind]) / days;
+        1.0 / (1.0 + 2.0 * rate)
+    }
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -63,6 +83,8 @@ struct Episode {
     account: Option<String>,
     region: Option<String>,
     max_sensitivity: f64,
+    /// Per kind, the surprise multiplier when the episode's novelties were seen.
+    surprise: [f64; 5],
 }
 
 /// See the module documentation.
@@ -90,19 +112,20 @@ fn ua_weight(f: UaFamily) -> f64 {
 impl FirstSeen {
     fn score(ep: &Episode) -> (f64, Vec<String>) {
         let mut parts: Vec<(f64, String)> = Vec::new();
-        if let Some(w) = ep.new_ua.iter().map(|f| ua_weight(*f)).reduce(f64::max).filter(|w| *w > 0.0) {
+        let m = ep.surprise;
+        if let Some(w) = ep.new_ua.iter().map(|f| ua_weight(*f) * m[K_UA]).reduce(f64::max).filter(|w| *w > 0.0) {
             let names: Vec<&str> = ep.new_ua.iter().map(|f| f.name()).collect();
             parts.push((w, format!("first use of client family {}", names.join(", "))));
         }
         if !ep.new_origins.is_empty() {
-            let w = if ep.new_public_origin { 0.35 } else { 0.1 };
+            let w = if ep.new_public_origin { 0.35 } else { 0.1 } * m[K_ORIGIN];
             parts.push((w, format!("first call from network {}", join(&ep.new_origins, 3))));
         }
         if !ep.new_regions.is_empty() {
-            parts.push((0.35, format!("first activity in region {}", join(&ep.new_regions, 3))));
+            parts.push((0.35 * m[K_REGION], format!("first activity in region {}", join(&ep.new_regions, 3))));
         }
         if !ep.new_services.is_empty() {
-            let w = (0.15 + 0.05 * ep.new_services.len() as f64).min(0.4);
+            let w = (0.15 + 0.05 * ep.new_services.len() as f64).min(0.4) * m[K_SERVICE];
             parts.push((w, format!("first use of service {}", join(&ep.new_services, 4))));
         }
         if !ep.new_apis.is_empty() {
@@ -111,6 +134,7 @@ impl FirstSeen {
             if !ep.new_sensitive.is_empty() {
                 w = w.max(0.25);
             }
+            w *= m[K_API];
             parts.push((w, format!("{} API(s) never called before ({})", ep.new_apis.len(), join(&ep.new_apis, 5))));
         }
         let strength = 1.0 - parts.iter().map(|(w, _)| 1.0 - w).product::<f64>();
@@ -194,6 +218,16 @@ impl FirstSeen {
     }
 }
 
+/// Services whose CloudTrail events carry `us-east-1` (or their home region) for every caller.
+fn is_global_service(service: &str) -> bool {
+    matches!(
+        service,
+        "iam" | "organizations" | "route53" | "route53domains" | "cloudfront" | "globalaccelerator"
+            | "support" | "health" | "signin" | "account" | "budgets" | "ce" | "waf"
+            | "trustedadvisor" | "sso" | "sso-directory" | "identitystore" | "shield" | "pricing"
+    )
+}
+
 fn join<T: AsRef<str>>(set: &BTreeSet<T>, max: usize) -> String {
     let mut s: Vec<&str> = set.iter().map(AsRef::as_ref).take(max).collect();
     if set.len() > max {
@@ -229,7 +263,10 @@ impl Detector for FirstSeen {
         let service = api.split(':').next().unwrap_or("");
         let new_api = !api.is_empty() && p.apis.insert(api.to_string());
         let new_service = !service.is_empty() && p.services.insert(service.to_string());
-        let new_region = a.region.as_deref().is_some_and(|r| p.regions.insert(r.to_string()));
+        // Global services log in us-east-1 whatever region the caller works in, so their
+        // region says nothing about the caller.
+        let new_region = !is_global_service(service)
+            && a.region.as_deref().is_some_and(|r| p.regions.insert(r.to_string()));
         let new_ua = p.ua_families.insert(a.ua_family);
         let new_origin = match a.origin.as_deref() {
             Some(o) => {
@@ -244,7 +281,14 @@ impl Detector for FirstSeen {
             }
             None => false,
         };
-        if !learned || !(new_api || new_service || new_region || new_ua || new_origin) {
+        let novel = [new_api, new_service, new_region, new_origin, new_ua];
+        let surprise: [f64; 5] = std::array::from_fn(|k| p.surprise(k, a.time_ms));
+        if a.time_ms - p.first_ms > DAY_MS {
+            for (k, n) in novel.iter().enumerate() {
+                p.novel_late[k] += u32::from(*n);
+            }
+        }
+        if !learned || !novel.iter().any(|n| *n) {
             // Novelty in the same hour as an open episode still counts towards it.
             if let Some(ep) = self.episodes.get_mut(principal) {
                 ep.last_ms = a.time_ms;
@@ -264,6 +308,11 @@ impl Detector for FirstSeen {
         ep.related_count += 1;
         if ep.related.len() < RELATED_CAP {
             ep.related.push(a.uid.to_string());
+        }
+        for (k, n) in novel.iter().enumerate() {
+            if *n {
+                ep.surprise[k] = surprise[k];
+            }
         }
         if ep.account.is_none() {
             ep.account = a.account.as_deref().map(str::to_string);

@@ -55,7 +55,8 @@ impl Metric {
         match self {
             Metric::Calls => observed >= 40.0 && observed >= 3.0 * median + 20.0,
             Metric::Errors => observed >= 15.0 && observed >= 3.0 * median + 10.0,
-            Metric::DistinctApis => observed >= 15.0 && observed >= 2.0 * median + 10.0,
+            // People routinely touch 15-25 APIs in a busy hour; discovery tools touch dozens.
+            Metric::DistinctApis => observed >= 30.0 && observed >= 3.0 * median + 20.0,
         }
     }
 }
@@ -175,9 +176,19 @@ impl VolumeSpike {
                     continue;
                 }
                 let r = modified_z(values[i] as f64, &hist);
-                if r.z >= ctx.cfg.z_threshold && m.clears_floor(r.observed, r.median) {
-                    anomalies.push((*m, r));
+                if r.z < ctx.cfg.z_threshold || !m.clears_floor(r.observed, r.median) {
+                    continue;
                 }
+                // Identities active only some hours have mostly zeros at a given hour; the
+                // hour must also stand out against the hours it was active at all.
+                let active = e.series[i].active_history(open.hour);
+                if active.len() >= 8 {
+                    let a = modified_z(values[i] as f64, &active);
+                    if a.z < ctx.cfg.z_threshold || !m.clears_floor(a.observed, a.median) {
+                        continue;
+                    }
+                }
+                anomalies.push((*m, r));
             }
         }
         for (i, v) in values.iter().enumerate() {
