@@ -71,7 +71,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let result = crate::pipeline::scan(&paths, &opts, EngineConfig::default(), &mut MemoryStore::default())?;
     let findings_path = dir.join("findings.ocsf.jsonl");
     {
-        let all: Vec<&Finding> = result.findings.iter().collect();
+        // The alerts, as `scan` shows them by default: informational findings are context
+        // kept in the store, not alerts.
+        let all: Vec<&Finding> = result.findings.iter().filter(|f| f.severity >= Severity::Low).collect();
         let mut f = std::io::BufWriter::new(
             std::fs::File::create(&findings_path).with_context(|| format!("creating {}", findings_path.display()))?,
         );
