@@ -9,7 +9,12 @@ const fn a(
     tactic_uid: &'static str,
     tactic: &'static str,
 ) -> Attack {
-    Attack { tactic_uid, tactic, technique_uid, technique }
+    Attack {
+        tactic_uid,
+        tactic,
+        technique_uid,
+        technique,
+    }
 }
 
 const INITIAL_ACCESS: (&str, &str) = ("TA0001", "Initial Access");
@@ -33,29 +38,95 @@ macro_rules! t {
 /// Every technique the detectors may name.
 pub const TECHNIQUES: &[Attack] = &[
     t!("T1078", "Valid Accounts", INITIAL_ACCESS),
-    t!("T1078.004", "Valid Accounts: Cloud Accounts", INITIAL_ACCESS),
+    t!(
+        "T1078.004",
+        "Valid Accounts: Cloud Accounts",
+        INITIAL_ACCESS
+    ),
     t!("T1199", "Trusted Relationship", INITIAL_ACCESS),
     t!("T1651", "Cloud Administration Command", EXECUTION),
+    t!("T1059", "Command and Scripting Interpreter", EXECUTION),
     t!("T1648", "Serverless Execution", EXECUTION),
     t!("T1098", "Account Manipulation", PERSISTENCE),
-    t!("T1098.001", "Account Manipulation: Additional Cloud Credentials", PERSISTENCE),
-    t!("T1098.003", "Account Manipulation: Additional Cloud Roles", PERSISTENCE),
+    t!(
+        "T1098.001",
+        "Account Manipulation: Additional Cloud Credentials",
+        PERSISTENCE
+    ),
+    t!(
+        "T1098.003",
+        "Account Manipulation: Additional Cloud Roles",
+        PERSISTENCE
+    ),
+    t!(
+        "T1098.004",
+        "Account Manipulation: SSH Authorized Keys",
+        PERSISTENCE
+    ),
     t!("T1136.003", "Create Account: Cloud Account", PERSISTENCE),
-    t!("T1484.002", "Domain or Tenant Policy Modification: Trust Modification", PRIV_ESC),
-    t!("T1548.005", "Abuse Elevation Control Mechanism: Temporary Elevated Cloud Access", PRIV_ESC),
-    t!("T1562.001", "Impair Defenses: Disable or Modify Tools", DEFENSE_EVASION),
-    t!("T1562.007", "Impair Defenses: Disable or Modify Cloud Firewall", DEFENSE_EVASION),
-    t!("T1562.008", "Impair Defenses: Disable or Modify Cloud Logs", DEFENSE_EVASION),
+    t!(
+        "T1484.002",
+        "Domain or Tenant Policy Modification: Trust Modification",
+        PRIV_ESC
+    ),
+    t!(
+        "T1548.005",
+        "Abuse Elevation Control Mechanism: Temporary Elevated Cloud Access",
+        PRIV_ESC
+    ),
+    t!(
+        "T1562.001",
+        "Impair Defenses: Disable or Modify Tools",
+        DEFENSE_EVASION
+    ),
+    t!(
+        "T1562.007",
+        "Impair Defenses: Disable or Modify Cloud Firewall",
+        DEFENSE_EVASION
+    ),
+    t!(
+        "T1562.008",
+        "Impair Defenses: Disable or Modify Cloud Logs",
+        DEFENSE_EVASION
+    ),
     t!("T1535", "Unused/Unsupported Cloud Regions", DEFENSE_EVASION),
-    t!("T1578", "Modify Cloud Compute Infrastructure", DEFENSE_EVASION),
-    t!("T1578.002", "Modify Cloud Compute Infrastructure: Create Cloud Instance", DEFENSE_EVASION),
-    t!("T1550.001", "Use Alternate Authentication Material: Application Access Token", LATERAL),
-    t!("T1552.005", "Unsecured Credentials: Cloud Instance Metadata API", CRED_ACCESS),
+    t!(
+        "T1578",
+        "Modify Cloud Compute Infrastructure",
+        DEFENSE_EVASION
+    ),
+    t!("T1666", "Modify Cloud Resource Hierarchy", DEFENSE_EVASION),
+    t!(
+        "T1578.002",
+        "Modify Cloud Compute Infrastructure: Create Cloud Instance",
+        DEFENSE_EVASION
+    ),
+    t!(
+        "T1550.001",
+        "Use Alternate Authentication Material: Application Access Token",
+        LATERAL
+    ),
+    t!(
+        "T1552.005",
+        "Unsecured Credentials: Cloud Instance Metadata API",
+        CRED_ACCESS
+    ),
+    t!("T1552", "Unsecured Credentials", CRED_ACCESS),
+    t!(
+        "T1555.006",
+        "Credentials from Password Stores: Cloud Secrets Management Stores",
+        CRED_ACCESS
+    ),
+    t!("T1040", "Network Sniffing", CRED_ACCESS),
     t!("T1110", "Brute Force", CRED_ACCESS),
     t!("T1110.001", "Brute Force: Password Guessing", CRED_ACCESS),
     t!("T1110.003", "Brute Force: Password Spraying", CRED_ACCESS),
     t!("T1087.004", "Account Discovery: Cloud Account", DISCOVERY),
-    t!("T1069.003", "Permission Groups Discovery: Cloud Groups", DISCOVERY),
+    t!(
+        "T1069.003",
+        "Permission Groups Discovery: Cloud Groups",
+        DISCOVERY
+    ),
     t!("T1580", "Cloud Infrastructure Discovery", DISCOVERY),
     t!("T1526", "Cloud Service Discovery", DISCOVERY),
     t!("T1619", "Cloud Storage Object Discovery", DISCOVERY),
@@ -63,8 +134,13 @@ pub const TECHNIQUES: &[Attack] = &[
     t!("T1021", "Remote Services", LATERAL),
     t!("T1021.004", "Remote Services: SSH", LATERAL),
     t!("T1530", "Data from Cloud Storage", COLLECTION),
+    t!("T1005", "Data from Local System", COLLECTION),
     t!("T1537", "Transfer Data to Cloud Account", EXFILTRATION),
-    t!("T1048", "Exfiltration Over Alternative Protocol", EXFILTRATION),
+    t!(
+        "T1048",
+        "Exfiltration Over Alternative Protocol",
+        EXFILTRATION
+    ),
     t!("T1567", "Exfiltration Over Web Service", EXFILTRATION),
     t!("T1485", "Data Destruction", IMPACT),
     t!("T1486", "Data Encrypted for Impact", IMPACT),
@@ -72,6 +148,7 @@ pub const TECHNIQUES: &[Attack] = &[
     t!("T1496", "Resource Hijacking", IMPACT),
     t!("T1496.001", "Resource Hijacking: Compute Hijacking", IMPACT),
     t!("T1531", "Account Access Removal", IMPACT),
+    t!("T1489", "Service Stop", IMPACT),
 ];
 
 /// Looks a technique up by id (`T1078.004`).
@@ -85,7 +162,10 @@ pub fn tactic_order(tactic_uid: &str) -> usize {
         "TA0001", "TA0002", "TA0003", "TA0004", "TA0005", "TA0006", "TA0007", "TA0008", "TA0009",
         "TA0010", "TA0040",
     ];
-    ORDER.iter().position(|t| *t == tactic_uid).unwrap_or(ORDER.len())
+    ORDER
+        .iter()
+        .position(|t| *t == tactic_uid)
+        .unwrap_or(ORDER.len())
 }
 
 #[cfg(test)]
@@ -97,9 +177,16 @@ mod tests {
         for (i, t) in TECHNIQUES.iter().enumerate() {
             assert!(t.technique_uid.starts_with('T'), "{}", t.technique_uid);
             assert!(t.tactic_uid.starts_with("TA"));
-            assert!(TECHNIQUES[i + 1..].iter().all(|o| o.technique_uid != t.technique_uid));
+            assert!(
+                TECHNIQUES[i + 1..]
+                    .iter()
+                    .all(|o| o.technique_uid != t.technique_uid)
+            );
         }
-        assert_eq!(lookup("T1562.008").map(|t| t.tactic), Some("Defense Evasion"));
+        assert_eq!(
+            lookup("T1562.008").map(|t| t.tactic),
+            Some("Defense Evasion")
+        );
         assert!(lookup("T9999").is_none());
     }
 }

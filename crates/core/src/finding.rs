@@ -52,7 +52,9 @@ impl std::str::FromStr for Severity {
             "medium" => Ok(Severity::Medium),
             "high" => Ok(Severity::High),
             "critical" => Ok(Severity::Critical),
-            _ => Err(format!("unknown severity `{s}` (informational, low, medium, high, critical)")),
+            _ => Err(format!(
+                "unknown severity `{s}` (informational, low, medium, high, critical)"
+            )),
         }
     }
 }
@@ -69,7 +71,12 @@ pub struct SeverityThresholds {
 
 impl Default for SeverityThresholds {
     fn default() -> Self {
-        SeverityThresholds { low: 20, medium: 40, high: 65, critical: 85 }
+        SeverityThresholds {
+            low: 20,
+            medium: 40,
+            high: 65,
+            critical: 85,
+        }
     }
 }
 
@@ -235,7 +242,9 @@ pub fn stable_id(parts: &[&str]) -> String {
     for p in parts {
         for &byte in p.as_bytes().iter().chain(std::iter::once(&0x1f)) {
             a = (a ^ u64::from(byte)).wrapping_mul(0x0000_0100_0000_01b3);
-            b = (b ^ u64::from(byte)).wrapping_mul(0x0000_0100_0000_01b3).rotate_left(5);
+            b = (b ^ u64::from(byte))
+                .wrapping_mul(0x0000_0100_0000_01b3)
+                .rotate_left(5);
         }
     }
     format!("{a:016x}{b:016x}")
@@ -299,7 +308,8 @@ impl Finding {
                     v["region"] = json!(region);
                 }
                 if let Some(acct) = r.account.as_ref().or(self.account.as_ref()) {
-                    v["owner"] = json!({"account": {"uid": acct, "type": "AWS Account", "type_id": 10}});
+                    v["owner"] =
+                        json!({"account": {"uid": acct, "type": "AWS Account", "type_id": 10}});
                 }
                 v
             })

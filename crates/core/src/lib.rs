@@ -4,8 +4,16 @@
 //! entities and findings come out. The `detector` crate owns files, S3, SQS, HTTP and the CLI.
 #![forbid(unsafe_code)]
 
+pub mod attack;
+pub mod detect;
+pub mod entity;
+pub mod evaluate;
 pub mod event;
+pub mod finding;
+pub mod format;
 pub mod parse;
+pub mod simulate;
+pub mod store;
 pub mod time;
 
 pub use event::{Event, EventClass, EventData, Reject};

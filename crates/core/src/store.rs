@@ -79,7 +79,11 @@ pub struct MemoryStore {
 
 impl StateStore for MemoryStore {
     fn load_states(&mut self) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
-        Ok(self.states.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+        Ok(self
+            .states
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect())
     }
 
     fn commit(

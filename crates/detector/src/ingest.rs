@@ -225,7 +225,11 @@ pub fn key_layout_time_ms(name: &str) -> Option<i64> {
     for part in file.split('_') {
         let b = part.as_bytes();
         if (b.len() == 14 || b.len() == 16) && b[8] == b'T' && b[b.len() - 1] == b'Z' {
-            let (y, mo, d) = (num(&part[0..4], 4), num(&part[4..6], 2), num(&part[6..8], 2));
+            let (y, mo, d) = (
+                num(&part[0..4], 4),
+                num(&part[4..6], 2),
+                num(&part[6..8], 2),
+            );
             let (h, mi) = (num(&part[9..11], 2), num(&part[11..13], 2));
             if let (Some(y), Some(mo), Some(d), Some(h), Some(mi)) = (y, mo, d, h, mi)
                 && (1..=12).contains(&mo)
@@ -238,7 +242,13 @@ pub fn key_layout_time_ms(name: &str) -> Option<i64> {
     }
     let b = file.as_bytes();
     if b.len() >= 20 && b[4] == b'-' && b[13] == b'-' && b[16] == b'-' {
-        let iso = format!("{}T{}:{}:{}Z", &file[0..10], &file[11..13], &file[14..16], &file[17..19]);
+        let iso = format!(
+            "{}T{}:{}:{}Z",
+            &file[0..10],
+            &file[11..13],
+            &file[14..16],
+            &file[17..19]
+        );
         if let Some(t) = detector_core::time::parse_iso8601_ms(&iso) {
             return Some(t);
         }
@@ -579,7 +589,10 @@ mod tests {
             key_layout_time_ms("logs/2024-03-05-10-11-12-ABCDEF0123456789"),
             Some(d * 86_400_000 + (10 * 3600 + 11 * 60 + 12) * 1000)
         );
-        assert_eq!(key_layout_time_ms("x/2024/03/05/file.log"), Some(d * 86_400_000));
+        assert_eq!(
+            key_layout_time_ms("x/2024/03/05/file.log"),
+            Some(d * 86_400_000)
+        );
     }
 
     #[test]

@@ -26,6 +26,8 @@ struct Cli {
 
 #[derive(Subcommand, Debug)]
 enum Command {
+    /// Simulate an organization with attacks, scan it and score the result (no AWS needed).
+    Demo(cmd::demo::Args),
     /// Detect anomalies and attacks in AWS logs; print ranked findings.
     Scan(cmd::scan::Args),
     /// Read stored findings.
@@ -40,6 +42,15 @@ enum Command {
     Evaluate(cmd::evaluate::Args),
     /// Measure pipeline throughput on real files.
     Bench(cmd::bench::Args),
+    /// Check the detectors against third-party labelled test events (Panther rule tests).
+    Conformance(cmd::conformance::Args),
+    /// Entities per event (JSON lines) with scores and explanations; `train` and `eval`
+    /// manage the entity model.
+    Entities(cmd::entities::Args),
+    /// Every entity with its accounts, first/last seen, event count and principals.
+    Inventory(cmd::inventory::Args),
+    /// The queue of uncertain entities waiting for a human decision.
+    Review(cmd::review::Args),
 }
 
 fn main() -> std::process::ExitCode {
@@ -51,6 +62,7 @@ fn main() -> std::process::ExitCode {
         .with_writer(std::io::stderr)
         .init();
     let result = match cli.command {
+        Command::Demo(a) => cmd::demo::run(a),
         Command::Scan(a) => cmd::scan::run(a),
         Command::Findings(a) => cmd::findings::run(a),
         Command::Baseline(a) => cmd::baseline::run(a),
@@ -58,6 +70,10 @@ fn main() -> std::process::ExitCode {
         Command::Simulate(a) => cmd::simulate::run(a),
         Command::Evaluate(a) => cmd::evaluate::run(a),
         Command::Bench(a) => cmd::bench::run(a),
+        Command::Conformance(a) => cmd::conformance::run(a),
+        Command::Entities(a) => cmd::entities::run(a),
+        Command::Inventory(a) => cmd::inventory::run(a),
+        Command::Review(a) => cmd::review::run(a),
     };
     match result {
         Ok(code) => code,

@@ -54,8 +54,13 @@ pub fn scan(
             &paths,
             &opts,
             |_, batch| {
-                let acts: Vec<Activity> = batch.events.iter().filter_map(Activity::from_event).collect();
-                let found = detector_core::detect::rules::check_all(&rules, &batch.events, &rule_cfg);
+                let acts: Vec<Activity> = batch
+                    .events
+                    .iter()
+                    .filter_map(Activity::from_event)
+                    .collect();
+                let found =
+                    detector_core::detect::rules::check_all(&rules, &batch.events, &rule_cfg);
                 (acts, found, batch.rejects)
             },
             |item| tx.send(item).map_err(|_| anyhow::anyhow!("scan stopped")),
@@ -68,19 +73,28 @@ pub fn scan(
             engine.push(a);
         }
         // Rule findings on events an earlier scan already processed were raised then.
-        engine.add_findings(found.into_iter().filter(|f| f.last_seen_ms >= resume).collect());
+        engine.add_findings(
+            found
+                .into_iter()
+                .filter(|f| f.last_seen_ms >= resume)
+                .collect(),
+        );
         for r in rj {
             if rejects.len() < REJECTS_KEPT {
                 rejects.push(r);
             }
         }
     }
-    let summary = reader.join().map_err(|_| anyhow::anyhow!("the reader thread panicked"))??;
+    let summary = reader
+        .join()
+        .map_err(|_| anyhow::anyhow!("the reader thread panicked"))??;
     engine.finish();
     let mut findings = engine.take_findings();
     let new_states = engine.save_state();
     let state_bytes = new_states.iter().map(|(_, b)| b.len()).sum();
-    let commit = store.commit(&new_states, &mut findings).context("saving baselines and findings")?;
+    let commit = store
+        .commit(&new_states, &mut findings)
+        .context("saving baselines and findings")?;
     detector_core::store::rank(&mut findings);
     Ok(ScanResult {
         findings,
@@ -95,7 +109,10 @@ pub fn scan(
 }
 
 /// What every detector believes is normal for `entity`, from the stored baselines.
-pub fn describe(entity: &str, store: &mut dyn StateStore) -> anyhow::Result<Vec<(&'static str, serde_json::Value)>> {
+pub fn describe(
+    entity: &str,
+    store: &mut dyn StateStore,
+) -> anyhow::Result<Vec<(&'static str, serde_json::Value)>> {
     let mut engine = Engine::new(EngineConfig::default());
     let states = store.load_states().context("loading baselines")?;
     for w in engine.load_state(&states) {

@@ -126,7 +126,13 @@ fn normalizes_a_mixed_tree_and_accounts_for_every_record() {
         .filter(|e| e["metadata"]["product"]["name"] == "CloudTrail")
         .map(|e| e["metadata"]["uid"].as_str().unwrap())
         .collect();
-    assert_eq!(ct, ["11111111-1111-1111-1111-111111111111", "22222222-2222-2222-2222-222222222222"]);
+    assert_eq!(
+        ct,
+        [
+            "11111111-1111-1111-1111-111111111111",
+            "22222222-2222-2222-2222-222222222222"
+        ]
+    );
     let flow_uids: Vec<&str> = events
         .iter()
         .filter(|e| e["class_uid"] == 4001)
@@ -322,7 +328,15 @@ fn help_and_version() {
         .arg("--version")
         .assert()
         .success();
-    for sub in ["normalize", "scan", "findings", "baseline", "simulate", "evaluate", "bench"] {
+    for sub in [
+        "normalize",
+        "scan",
+        "findings",
+        "baseline",
+        "simulate",
+        "evaluate",
+        "bench",
+    ] {
         Command::cargo_bin("detector")
             .unwrap()
             .args([sub, "--help"])

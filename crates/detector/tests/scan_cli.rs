@@ -28,10 +28,17 @@ fn record(id: &str, t: i64, user: &str, api: &str, ip: &str, ua: &str) -> String
 /// Writes one CloudTrail JSON-lines file per day under `dir`, named with the day, for 14 days
 /// of two steady users, then a discovery burst by alice from a new network on day 14.
 fn write_org(dir: &Path, per_hour: i64) {
-    let apis = ["ec2:DescribeInstances", "s3:ListBuckets", "ec2:DescribeVpcs", "sts:GetCallerIdentity"];
+    let apis = [
+        "ec2:DescribeInstances",
+        "s3:ListBuckets",
+        "ec2:DescribeVpcs",
+        "sts:GetCallerIdentity",
+    ];
     for d in 0..15 {
         let day = iso(T0 + d * D)[..10].replace('-', "/");
-        let folder = dir.join("AWSLogs/111122223333/CloudTrail/us-east-1").join(&day);
+        let folder = dir
+            .join("AWSLogs/111122223333/CloudTrail/us-east-1")
+            .join(&day);
         std::fs::create_dir_all(&folder).unwrap();
         let mut f = std::fs::File::create(folder.join("events.jsonl")).unwrap();
         if d % 7 < 5 {
@@ -40,7 +47,14 @@ fn write_org(dir: &Path, per_hour: i64) {
                     for i in 0..per_hour {
                         let t = T0 + d * D + h * H + i * (H / per_hour);
                         let api = apis[i as usize % apis.len()];
-                        let line = record(&format!("{user}-{d}-{h}-{i}"), t, user, api, "198.51.100.20", "aws-cli/2.15.0 Python/3.11");
+                        let line = record(
+                            &format!("{user}-{d}-{h}-{i}"),
+                            t,
+                            user,
+                            api,
+                            "198.51.100.20",
+                            "aws-cli/2.15.0 Python/3.11",
+                        );
                         writeln!(f, "{line}").unwrap();
                     }
                 }
@@ -50,7 +64,14 @@ fn write_org(dir: &Path, per_hour: i64) {
             for i in 0..400 {
                 let api = format!("ec2:Describe{}", i % 40);
                 let t = T0 + d * D + 20 * H + i * 4_000;
-                let line = record(&format!("burst-{i}"), t, "alice", &api, "203.0.113.50", "python-requests/2.31");
+                let line = record(
+                    &format!("burst-{i}"),
+                    t,
+                    "alice",
+                    &api,
+                    "203.0.113.50",
+                    "python-requests/2.31",
+                );
                 writeln!(f, "{line}").unwrap();
             }
         }
@@ -60,7 +81,16 @@ fn write_org(dir: &Path, per_hour: i64) {
 fn scan(args: &[&str], state: &Path) -> Vec<Value> {
     let out = Command::cargo_bin("detector")
         .unwrap()
-        .args(["scan", "--no-progress", "--quiet", "--format", "ocsf", "--min-severity", "informational", "--state"])
+        .args([
+            "scan",
+            "--no-progress",
+            "--quiet",
+            "--format",
+            "ocsf",
+            "--min-severity",
+            "informational",
+            "--state",
+        ])
         .arg(state)
         .args(args)
         .assert()
@@ -68,11 +98,18 @@ fn scan(args: &[&str], state: &Path) -> Vec<Value> {
         .get_output()
         .stdout
         .clone();
-    String::from_utf8(out).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect()
+    String::from_utf8(out)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
 }
 
 fn uids(v: &[Value]) -> Vec<String> {
-    let mut u: Vec<String> = v.iter().map(|f| f["finding_info"]["uid"].as_str().unwrap().to_string()).collect();
+    let mut u: Vec<String> = v
+        .iter()
+        .map(|f| f["finding_info"]["uid"].as_str().unwrap().to_string())
+        .collect();
     u.sort();
     u
 }
@@ -87,12 +124,24 @@ fn scan_finds_the_burst_and_remembers_between_runs() {
     assert!(!found.is_empty());
     let burst: Vec<&Value> = found
         .iter()
-        .filter(|f| f["observables"].as_array().unwrap().iter().any(|o| o["value"] == "arn:aws:iam::111122223333:user/alice"))
+        .filter(|f| {
+            f["observables"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|o| o["value"] == "arn:aws:iam::111122223333:user/alice")
+        })
         .collect();
     assert!(!burst.is_empty(), "{found:#?}");
     for f in &found {
         assert_eq!(f["class_uid"], 2004);
-        assert!(f["finding_info"]["related_events"].as_array().unwrap().iter().all(|e| e["uid"].as_str().unwrap().starts_with("burst-")));
+        assert!(
+            f["finding_info"]["related_events"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|e| e["uid"].as_str().unwrap().starts_with("burst-"))
+        );
     }
     // Scanning the same logs again processes nothing twice and raises nothing new.
     let again = scan(&[&logs], &state);
@@ -101,14 +150,26 @@ fn scan_finds_the_burst_and_remembers_between_runs() {
     // findings list / show read the store.
     let listed = Command::cargo_bin("detector")
         .unwrap()
-        .args(["findings", "list", "--format", "ocsf", "--min-severity", "informational", "--state"])
+        .args([
+            "findings",
+            "list",
+            "--format",
+            "ocsf",
+            "--min-severity",
+            "informational",
+            "--state",
+        ])
         .arg(&state)
         .assert()
         .success()
         .get_output()
         .stdout
         .clone();
-    let listed: Vec<Value> = String::from_utf8(listed).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let listed: Vec<Value> = String::from_utf8(listed)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
     assert_eq!(uids(&listed), uids(&found));
     let uid = found[0]["finding_info"]["uid"].as_str().unwrap();
     Command::cargo_bin("detector")
@@ -128,7 +189,12 @@ fn scan_finds_the_burst_and_remembers_between_runs() {
     // baseline show explains what is normal for bob.
     let shown = Command::cargo_bin("detector")
         .unwrap()
-        .args(["baseline", "show", "arn:aws:iam::111122223333:user/bob", "--state"])
+        .args([
+            "baseline",
+            "show",
+            "arn:aws:iam::111122223333:user/bob",
+            "--state",
+        ])
         .arg(&state)
         .assert()
         .success()
@@ -136,7 +202,13 @@ fn scan_finds_the_burst_and_remembers_between_runs() {
         .stdout
         .clone();
     let b: Value = serde_json::from_slice(&shown).unwrap();
-    assert!(b["first-seen"]["apis"].as_array().unwrap().iter().any(|a| a == "ec2:DescribeInstances"));
+    assert!(
+        b["first-seen"]["apis"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|a| a == "ec2:DescribeInstances")
+    );
     assert!(b["volume-spike"]["history_hours"].as_i64().unwrap() > 24 * 13);
 }
 
@@ -152,7 +224,15 @@ fn two_scans_split_by_time_equal_one_scan() {
     assert!(!whole.is_empty());
     assert_eq!(uids(&whole), uids(&parts));
     let risk = |v: &[Value]| {
-        let mut r: Vec<(String, u64)> = v.iter().map(|f| (f["finding_info"]["uid"].as_str().unwrap().to_string(), f["risk_score"].as_u64().unwrap())).collect();
+        let mut r: Vec<(String, u64)> = v
+            .iter()
+            .map(|f| {
+                (
+                    f["finding_info"]["uid"].as_str().unwrap().to_string(),
+                    f["risk_score"].as_u64().unwrap(),
+                )
+            })
+            .collect();
         r.sort();
         r
     };
@@ -172,7 +252,14 @@ fn a_killed_scan_leaves_the_store_consistent_and_a_rerun_gives_the_same_findings
     let bin = assert_cmd::cargo::cargo_bin("detector");
     for delay_ms in [30u64, 150, 400] {
         let mut child = std::process::Command::new(&bin)
-            .args(["scan", "--no-progress", "--quiet", "--format", "ocsf", "--state"])
+            .args([
+                "scan",
+                "--no-progress",
+                "--quiet",
+                "--format",
+                "ocsf",
+                "--state",
+            ])
             .arg(&state)
             .arg(&logs)
             .stdout(std::process::Stdio::null())
@@ -195,7 +282,15 @@ fn a_killed_scan_leaves_the_store_consistent_and_a_rerun_gives_the_same_findings
         // for the next attempt only if the store has them, to keep testing interruptions.
         let listed = Command::cargo_bin("detector")
             .unwrap()
-            .args(["findings", "list", "--format", "jsonl", "--min-severity", "informational", "--state"])
+            .args([
+                "findings",
+                "list",
+                "--format",
+                "jsonl",
+                "--min-severity",
+                "informational",
+                "--state",
+            ])
             .arg(&state)
             .assert()
             .success()

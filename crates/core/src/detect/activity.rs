@@ -25,7 +25,9 @@ pub enum PrincipalKind {
 }
 
 /// Broad family of the client that made a call.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 pub enum UaFamily {
     Console,
     AwsCli,
@@ -59,8 +61,18 @@ impl UaFamily {
     /// embed an ordinary SDK user agent.
     pub fn classify(ua: &str) -> UaFamily {
         let l = ua.to_ascii_lowercase();
-        const OFFENSIVE: [&str; 9] =
-            ["pacu", "kali", "parrot", "pentoo", "cloudgoat", "stratus-red-team", "weirdaal", "nimbostratus", "cloudfox"];
+        const OFFENSIVE: [&str; 10] = [
+            "pacu",
+            "kali",
+            "parrot",
+            "pentoo",
+            "cloudgoat",
+            "stratus-red-team",
+            "weirdaal",
+            "nimbostratus",
+            "cloudfox",
+            "trufflehog",
+        ];
         if OFFENSIVE.iter().any(|t| l.contains(t)) {
             UaFamily::Offensive
         } else if l.is_empty() {
@@ -150,11 +162,19 @@ pub struct Activity {
     pub ua_family: UaFamily,
     pub flow: Option<FlowFacts>,
     pub s3: Option<S3Facts>,
+    /// A console sign-in that failed. Failed `ConsoleLogin` records carry no errorCode, only a
+    /// `Failure` response and an errorMessage, so `error` does not see them.
+    pub sign_in_failed: bool,
+    /// The EC2 instance whose instance-profile credentials made the call (`ec2RoleDelivery`
+    /// set, or a role session named after the instance).
+    pub instance: Option<Arc<str>>,
 }
 
 /// `iam.amazonaws.com` -> `iam`.
 pub fn service_of(event_source: &str) -> &str {
-    event_source.strip_suffix(".amazonaws.com").unwrap_or(event_source)
+    event_source
+        .strip_suffix(".amazonaws.com")
+        .unwrap_or(event_source)
 }
 
 /// The network an address belongs to, at the granularity baselines use.
@@ -207,14 +227,33 @@ pub fn principal_of(
     let kind = ui.identity_type.as_deref().unwrap_or("");
     match kind {
         "Root" => {
-            let acct = ui.account_id.as_deref().or(r.recipient_account_id.as_deref()).unwrap_or("");
-            (Some(ui.arn.clone().unwrap_or_else(|| format!("arn:aws:iam::{acct}:root"))), PrincipalKind::Root)
+            let acct = ui
+                .account_id
+                .as_deref()
+                .or(r.recipient_account_id.as_deref())
+                .unwrap_or("");
+            (
+                Some(
+                    ui.arn
+                        .clone()
+                        .unwrap_or_else(|| format!("arn:aws:iam::{acct}:root")),
+                ),
+                PrincipalKind::Root,
+            )
         }
-        "IAMUser" => (ui.arn.clone().or_else(|| ui.user_name.clone()), PrincipalKind::IamUser),
+        "IAMUser" => (
+            ui.arn.clone().or_else(|| ui.user_name.clone()),
+            PrincipalKind::IamUser,
+        ),
         "AssumedRole" => {
-            let issuer =
-                ui.session_context.as_ref().and_then(|s| s.session_issuer.as_ref()).and_then(|i| i.arn.clone());
-            let is_sso = issuer.as_deref().is_some_and(|a| a.contains("/AWSReservedSSO_"));
+            let issuer = ui
+                .session_context
+                .as_ref()
+                .and_then(|s| s.session_issuer.as_ref())
+                .and_then(|i| i.arn.clone());
+            let is_sso = issuer
+                .as_deref()
+                .is_some_and(|a| a.contains("/AWSReservedSSO_"));
             if is_sso {
                 (ui.arn.clone().or(issuer), PrincipalKind::SsoUser)
             } else {
@@ -223,21 +262,50 @@ pub fn principal_of(
         }
         "FederatedUser" => (ui.arn.clone(), PrincipalKind::Federated),
         "IdentityCenterUser" => (
-            ui.user_name.clone().or_else(|| ui.principal_id.clone()).map(|u| format!("identitycenter:{u}")),
+            ui.user_name
+                .clone()
+                .or_else(|| ui.principal_id.clone())
+                .map(|u| format!("identitycenter:{u}")),
             PrincipalKind::SsoUser,
         ),
         "AWSAccount" => (
-            ui.account_id.clone().or_else(|| ui.principal_id.clone()).map(|a| format!("account:{a}")),
+            ui.account_id
+                .clone()
+                .or_else(|| ui.principal_id.clone())
+                .map(|a| format!("account:{a}")),
             PrincipalKind::Account,
         ),
         "AWSService" => (ui.invoked_by.clone(), PrincipalKind::AwsService),
         "SAMLUser" | "WebIdentityUser" => (
-            ui.user_name.clone().or_else(|| ui.principal_id.clone()).map(|u| format!("{kind}:{u}")),
+            ui.user_name
+                .clone()
+                .or_else(|| ui.principal_id.clone())
+                .map(|u| format!("{kind}:{u}")),
             PrincipalKind::Federated,
         ),
         "" if ui.principal_id.is_none() && ui.arn.is_none() => (None, PrincipalKind::Anonymous),
-        _ => (ui.arn.clone().or_else(|| ui.principal_id.clone()), PrincipalKind::Unknown),
+        _ => (
+            ui.arn.clone().or_else(|| ui.principal_id.clone()),
+            PrincipalKind::Unknown,
+        ),
     }
+}
+
+/// The instance id of an instance-profile role session.
+fn instance_of(r: &crate::parse::cloudtrail::CloudTrailRecord) -> Option<Arc<str>> {
+    let ui = &r.user_identity;
+    if ui.identity_type.as_deref() != Some("AssumedRole") {
+        return None;
+    }
+    let session = ui.arn.as_deref()?.rsplit('/').next()?;
+    let ec2 = ui
+        .session_context
+        .as_ref()
+        .is_some_and(|c| c.ec2_role_delivery.is_some());
+    let named = session.strip_prefix("i-").is_some_and(|h| {
+        (h.len() == 8 || h.len() == 17) && h.bytes().all(|b| b.is_ascii_hexdigit())
+    });
+    (ec2 || named).then(|| arc(session))
 }
 
 impl Activity {
@@ -251,7 +319,8 @@ impl Activity {
                     return None;
                 }
                 let (principal, principal_kind) = principal_of(r);
-                let src_ip: Option<IpAddr> = r.source_ip_address.as_deref().and_then(|s| s.parse().ok());
+                let src_ip: Option<IpAddr> =
+                    r.source_ip_address.as_deref().and_then(|s| s.parse().ok());
                 let origin = match (src_ip, r.source_ip_address.as_deref()) {
                     (Some(ip), _) => Some(arc(&network_of(ip))),
                     (None, Some(s)) if !s.is_empty() => Some(arc(s)),
@@ -260,7 +329,10 @@ impl Activity {
                 let ua = r.user_agent.as_deref().unwrap_or("");
                 let read_only = r.read_only.unwrap_or_else(|| {
                     let n = r.event_name.as_str();
-                    n.starts_with("Get") || n.starts_with("List") || n.starts_with("Describe") || n.starts_with("Head")
+                    n.starts_with("Get")
+                        || n.starts_with("List")
+                        || n.starts_with("Describe")
+                        || n.starts_with("Head")
                 });
                 Some(Activity {
                     time_ms: e.time_ms,
@@ -273,8 +345,17 @@ impl Activity {
                     region: (!r.aws_region.is_empty()).then(|| arc(&r.aws_region)),
                     principal: principal.as_deref().map(arc),
                     principal_kind,
-                    access_key: r.user_identity.access_key_id.as_deref().filter(|k| !k.is_empty()).map(arc),
-                    api: Some(arc(&format!("{}:{}", service_of(&r.event_source), r.event_name))),
+                    access_key: r
+                        .user_identity
+                        .access_key_id
+                        .as_deref()
+                        .filter(|k| !k.is_empty())
+                        .map(arc),
+                    api: Some(arc(&format!(
+                        "{}:{}",
+                        service_of(&r.event_source),
+                        r.event_name
+                    ))),
                     read_only,
                     error: r.error_code.is_some(),
                     src_ip,
@@ -283,6 +364,13 @@ impl Activity {
                     ua_family: UaFamily::classify(ua),
                     flow: None,
                     s3: None,
+                    sign_in_failed: r.event_source == "signin.amazonaws.com"
+                        && r.event_name == "ConsoleLogin"
+                        && (r.error_message.is_some()
+                            || r.response_elements
+                                .as_deref()
+                                .is_some_and(|v| v.get().contains("\"Failure\""))),
+                    instance: instance_of(r),
                 })
             }
             EventData::Flow(f) => {
@@ -326,6 +414,8 @@ impl Activity {
                         egress_external,
                     }),
                     s3: None,
+                    sign_in_failed: false,
+                    instance: None,
                 })
             }
             EventData::S3Access(s) => {
@@ -339,7 +429,11 @@ impl Activity {
                     account: None,
                     region: None,
                     principal: s.requester.as_deref().map(arc),
-                    principal_kind: if s.requester.is_none() { PrincipalKind::Anonymous } else { PrincipalKind::Unknown },
+                    principal_kind: if s.requester.is_none() {
+                        PrincipalKind::Anonymous
+                    } else {
+                        PrincipalKind::Unknown
+                    },
                     access_key: None,
                     api: Some(arc(&format!("s3access:{op}"))),
                     read_only: op.contains(".GET.") || op.contains(".HEAD."),
@@ -357,6 +451,8 @@ impl Activity {
                         bytes: s.bytes_sent.unwrap_or(0),
                         denied: s.http_status == Some(403),
                     }),
+                    sign_in_failed: false,
+                    instance: None,
                 })
             }
         }
@@ -369,24 +465,47 @@ mod tests {
 
     #[test]
     fn user_agents() {
-        assert_eq!(UaFamily::classify("aws-cli/2.15.0 Python/3.11.6 Linux/6.1"), UaFamily::AwsCli);
-        assert_eq!(UaFamily::classify("Boto3/1.34.0 md/Botocore#1.34.0 ua/2.0 os/linux#6.1"), UaFamily::Sdk);
         assert_eq!(
-            UaFamily::classify("aws-cli/1.18.69 Python/3.8.2 Linux/5.4.0-kali2-amd64 botocore/1.16.19"),
+            UaFamily::classify("aws-cli/2.15.0 Python/3.11.6 Linux/6.1"),
+            UaFamily::AwsCli
+        );
+        assert_eq!(
+            UaFamily::classify("Boto3/1.34.0 md/Botocore#1.34.0 ua/2.0 os/linux#6.1"),
+            UaFamily::Sdk
+        );
+        assert_eq!(
+            UaFamily::classify(
+                "aws-cli/1.18.69 Python/3.8.2 Linux/5.4.0-kali2-amd64 botocore/1.16.19"
+            ),
             UaFamily::Offensive
         );
-        assert_eq!(UaFamily::classify("Boto3/1.9.201 Python/3.7.3 Linux/4.19 Botocore/1.12.201 Pacu"), UaFamily::Offensive);
-        assert_eq!(UaFamily::classify("APN/1.0 HashiCorp/1.0 Terraform/1.6.6"), UaFamily::Terraform);
-        assert_eq!(UaFamily::classify("cloudformation.amazonaws.com"), UaFamily::CloudFormation);
+        assert_eq!(
+            UaFamily::classify("Boto3/1.9.201 Python/3.7.3 Linux/4.19 Botocore/1.12.201 Pacu"),
+            UaFamily::Offensive
+        );
+        assert_eq!(
+            UaFamily::classify("APN/1.0 HashiCorp/1.0 Terraform/1.6.6"),
+            UaFamily::Terraform
+        );
+        assert_eq!(
+            UaFamily::classify("cloudformation.amazonaws.com"),
+            UaFamily::CloudFormation
+        );
         assert_eq!(UaFamily::classify("AWS Internal"), UaFamily::AwsInternal);
-        assert_eq!(UaFamily::classify("signin.amazonaws.com"), UaFamily::Console);
+        assert_eq!(
+            UaFamily::classify("signin.amazonaws.com"),
+            UaFamily::Console
+        );
         assert_eq!(UaFamily::classify("curl/8.4.0"), UaFamily::HttpTool);
         assert_eq!(UaFamily::classify(""), UaFamily::Unknown);
     }
 
     #[test]
     fn networks_and_public_ranges() {
-        assert_eq!(network_of("198.51.100.7".parse().unwrap_or(IpAddr::from([0, 0, 0, 0]))), "198.51.100.0/24");
+        assert_eq!(
+            network_of("198.51.100.7".parse().unwrap_or(IpAddr::from([0, 0, 0, 0]))),
+            "198.51.100.0/24"
+        );
         assert!(is_public(IpAddr::from([8, 8, 8, 8])));
         assert!(!is_public(IpAddr::from([10, 1, 2, 3])));
         assert!(!is_public(IpAddr::from([100, 64, 0, 1])));

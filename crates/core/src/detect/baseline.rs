@@ -13,7 +13,11 @@ pub fn median(values: &[f64]) -> f64 {
     let mut v = values.to_vec();
     v.sort_by(f64::total_cmp);
     let n = v.len();
-    if n % 2 == 1 { v[n / 2] } else { (v[n / 2 - 1] + v[n / 2]) / 2.0 }
+    if n % 2 == 1 {
+        v[n / 2]
+    } else {
+        (v[n / 2 - 1] + v[n / 2]) / 2.0
+    }
 }
 
 /// Median absolute deviation around the median.
@@ -63,7 +67,14 @@ pub fn modified_z(x: f64, history: &[f64]) -> Robust {
             ((x - med) / (med / 4.0).max(1.0), Spread::Floor)
         }
     };
-    Robust { observed: x, median: med, mad: m, z, samples: history.len(), spread }
+    Robust {
+        observed: x,
+        median: med,
+        mad: m,
+        z,
+        samples: history.len(),
+        spread,
+    }
 }
 
 /// Hours kept per series: three weeks, so every hour-of-week slot has up to three samples and
@@ -83,7 +94,11 @@ pub struct HourlySeries {
 
 impl HourlySeries {
     pub fn new(hour: i64) -> Self {
-        HourlySeries { head: hour, first: hour, counts: vec![0; RING_HOURS] }
+        HourlySeries {
+            head: hour,
+            first: hour,
+            counts: vec![0; RING_HOURS],
+        }
     }
 
     fn slot(hour: i64) -> usize {

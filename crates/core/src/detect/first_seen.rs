@@ -113,20 +113,38 @@ impl FirstSeen {
     fn score(ep: &Episode) -> (f64, Vec<String>) {
         let mut parts: Vec<(f64, String)> = Vec::new();
         let m = ep.surprise;
-        if let Some(w) = ep.new_ua.iter().map(|f| ua_weight(*f) * m[K_UA]).reduce(f64::max).filter(|w| *w > 0.0) {
+        if let Some(w) = ep
+            .new_ua
+            .iter()
+            .map(|f| ua_weight(*f) * m[K_UA])
+            .reduce(f64::max)
+            .filter(|w| *w > 0.0)
+        {
             let names: Vec<&str> = ep.new_ua.iter().map(|f| f.name()).collect();
-            parts.push((w, format!("first use of client family {}", names.join(", "))));
+            parts.push((
+                w,
+                format!("first use of client family {}", names.join(", ")),
+            ));
         }
         if !ep.new_origins.is_empty() {
             let w = if ep.new_public_origin { 0.35 } else { 0.1 } * m[K_ORIGIN];
-            parts.push((w, format!("first call from network {}", join(&ep.new_origins, 3))));
+            parts.push((
+                w,
+                format!("first call from network {}", join(&ep.new_origins, 3)),
+            ));
         }
         if !ep.new_regions.is_empty() {
-            parts.push((0.35 * m[K_REGION], format!("first activity in region {}", join(&ep.new_regions, 3))));
+            parts.push((
+                0.35 * m[K_REGION],
+                format!("first activity in region {}", join(&ep.new_regions, 3)),
+            ));
         }
         if !ep.new_services.is_empty() {
             let w = (0.15 + 0.05 * ep.new_services.len() as f64).min(0.4) * m[K_SERVICE];
-            parts.push((w, format!("first use of service {}", join(&ep.new_services, 4))));
+            parts.push((
+                w,
+                format!("first use of service {}", join(&ep.new_services, 4)),
+            ));
         }
         if !ep.new_apis.is_empty() {
             let n = ep.new_apis.len() as f64;
@@ -135,20 +153,38 @@ impl FirstSeen {
                 w = w.max(0.25);
             }
             w *= m[K_API];
-            parts.push((w, format!("{} API(s) never called before ({})", ep.new_apis.len(), join(&ep.new_apis, 5))));
+            parts.push((
+                w,
+                format!(
+                    "{} API(s) never called before ({})",
+                    ep.new_apis.len(),
+                    join(&ep.new_apis, 5)
+                ),
+            ));
         }
         let strength = 1.0 - parts.iter().map(|(w, _)| 1.0 - w).product::<f64>();
         (strength, parts.into_iter().map(|(_, s)| s).collect())
     }
 
     fn close(&mut self, principal: &str, ctx: &mut Ctx) {
-        let Some(ep) = self.episodes.remove(principal) else { return };
+        let Some(ep) = self.episodes.remove(principal) else {
+            return;
+        };
         let (strength, facts) = Self::score(&ep);
         if strength < MIN_STRENGTH {
             return;
         }
-        let kind = self.profiles.get(principal).and_then(|p| p.kind).unwrap_or(PrincipalKind::Unknown);
-        let risk = risk_score(strength, privilege_weight(kind, principal), 0.75, ep.max_sensitivity);
+        let kind = self
+            .profiles
+            .get(principal)
+            .and_then(|p| p.kind)
+            .unwrap_or(PrincipalKind::Unknown);
+        let risk = risk_score(
+            strength,
+            privilege_weight(kind, principal),
+            0.75,
+            ep.max_sensitivity,
+        );
         let history_days = self
             .profiles
             .get(principal)
@@ -162,9 +198,18 @@ impl FirstSeen {
             join(&ep.user_agents, 2),
         );
         let mut observables = principal_observables(principal);
-        observables.extend(ep.ips.iter().map(|ip| Observable { kind: ObservableType::IpAddress, value: ip.clone() }));
-        observables.extend(ep.user_agents.iter().map(|u| Observable { kind: ObservableType::UserAgent, value: u.clone() }));
-        observables.extend(ep.access_keys.iter().map(|k| Observable { kind: ObservableType::AccessKey, value: k.clone() }));
+        observables.extend(ep.ips.iter().map(|ip| Observable {
+            kind: ObservableType::IpAddress,
+            value: ip.clone(),
+        }));
+        observables.extend(ep.user_agents.iter().map(|u| Observable {
+            kind: ObservableType::UserAgent,
+            value: u.clone(),
+        }));
+        observables.extend(ep.access_keys.iter().map(|k| Observable {
+            kind: ObservableType::AccessKey,
+            value: k.clone(),
+        }));
         let mut attacks = vec!["T1078.004"];
         if !ep.new_regions.is_empty() {
             attacks.push("T1535");
@@ -222,9 +267,25 @@ impl FirstSeen {
 fn is_global_service(service: &str) -> bool {
     matches!(
         service,
-        "iam" | "organizations" | "route53" | "route53domains" | "cloudfront" | "globalaccelerator"
-            | "support" | "health" | "signin" | "account" | "budgets" | "ce" | "waf"
-            | "trustedadvisor" | "sso" | "sso-directory" | "identitystore" | "shield" | "pricing"
+        "iam"
+            | "organizations"
+            | "route53"
+            | "route53domains"
+            | "cloudfront"
+            | "globalaccelerator"
+            | "support"
+            | "health"
+            | "signin"
+            | "account"
+            | "budgets"
+            | "ce"
+            | "waf"
+            | "trustedadvisor"
+            | "sso"
+            | "sso-directory"
+            | "identitystore"
+            | "shield"
+            | "pricing"
     )
 }
 
@@ -245,19 +306,27 @@ impl Detector for FirstSeen {
         if a.flow.is_some() || a.s3.is_some() {
             return;
         }
-        let Some(principal) = a.principal.as_deref() else { return };
-        if matches!(a.principal_kind, PrincipalKind::AwsService | PrincipalKind::Anonymous) {
+        let Some(principal) = a.principal.as_deref() else {
+            return;
+        };
+        if matches!(
+            a.principal_kind,
+            PrincipalKind::AwsService | PrincipalKind::Anonymous
+        ) {
             return;
         }
         let hour = a.time_ms.div_euclid(HOUR_MS);
         if self.episodes.get(principal).is_some_and(|e| e.hour < hour) {
             self.close(principal, ctx);
         }
-        let p = self.profiles.entry(principal.to_string()).or_insert_with(|| Profile {
-            kind: Some(a.principal_kind),
-            first_ms: a.time_ms,
-            ..Profile::default()
-        });
+        let p = self
+            .profiles
+            .entry(principal.to_string())
+            .or_insert_with(|| Profile {
+                kind: Some(a.principal_kind),
+                first_ms: a.time_ms,
+                ..Profile::default()
+            });
         let learned = a.time_ms - p.first_ms >= i64::from(ctx.cfg.learning_days) * DAY_MS;
         let api = a.api.as_deref().unwrap_or("");
         let service = api.split(':').next().unwrap_or("");
@@ -266,14 +335,20 @@ impl Detector for FirstSeen {
         // Global services log in us-east-1 whatever region the caller works in, so their
         // region says nothing about the caller.
         let new_region = !is_global_service(service)
-            && a.region.as_deref().is_some_and(|r| p.regions.insert(r.to_string()));
+            && a.region
+                .as_deref()
+                .is_some_and(|r| p.regions.insert(r.to_string()));
         let new_ua = p.ua_families.insert(a.ua_family);
         let new_origin = match a.origin.as_deref() {
             Some(o) => {
                 let fresh = !p.origins.contains_key(o);
                 p.origins.insert(o.to_string(), a.time_ms);
                 if p.origins.len() > MAX_ORIGINS
-                    && let Some(oldest) = p.origins.iter().min_by_key(|(_, t)| **t).map(|(k, _)| k.clone())
+                    && let Some(oldest) = p
+                        .origins
+                        .iter()
+                        .min_by_key(|(_, t)| **t)
+                        .map(|(k, _)| k.clone())
                 {
                     p.origins.remove(&oldest);
                 }
@@ -299,11 +374,14 @@ impl Detector for FirstSeen {
             }
             return;
         }
-        let ep = self.episodes.entry(principal.to_string()).or_insert_with(|| Episode {
-            hour,
-            first_ms: a.time_ms,
-            ..Episode::default()
-        });
+        let ep = self
+            .episodes
+            .entry(principal.to_string())
+            .or_insert_with(|| Episode {
+                hour,
+                first_ms: a.time_ms,
+                ..Episode::default()
+            });
         ep.last_ms = a.time_ms;
         ep.related_count += 1;
         if ep.related.len() < RELATED_CAP {
@@ -369,7 +447,10 @@ impl Detector for FirstSeen {
     }
 
     fn save(&self) -> Vec<u8> {
-        super::encode(&Saved { profiles: self.profiles.clone(), episodes: self.episodes.clone() })
+        super::encode(&Saved {
+            profiles: self.profiles.clone(),
+            episodes: self.episodes.clone(),
+        })
     }
 
     fn load(&mut self, bytes: &[u8]) -> Result<(), String> {

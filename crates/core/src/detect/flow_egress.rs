@@ -53,7 +53,8 @@ impl FlowEgress {
         let hour_start = c.open.hour * HOUR_MS;
         let bytes = c.open.values[0] * UNIT;
         let iface = self.s.ifaces.get(eni);
-        let learned = iface.is_some_and(|i| hour_start - i.first_ms >= i64::from(ctx.cfg.learning_days) * DAY_MS);
+        let learned = iface
+            .is_some_and(|i| hour_start - i.first_ms >= i64::from(ctx.cfg.learning_days) * DAY_MS);
         // New destinations are tallied as "new:<net>" by observe.
         let new_dest = c
             .open
@@ -62,8 +63,9 @@ impl FlowEgress {
             .filter(|(k, v)| k.starts_with("new:") && **v >= NEW_DEST_MIN_BYTES)
             .max_by_key(|(_, v)| **v)
             .map(|(k, v)| (k[4..].to_string(), *v));
-        let spike = c.scores[0]
-            .filter(|r| r.z >= ctx.cfg.z_threshold && bytes >= 100 * 1024 * 1024 && r.observed >= 5.0 * r.median);
+        let spike = c.scores[0].filter(|r| {
+            r.z >= ctx.cfg.z_threshold && bytes >= 100 * 1024 * 1024 && r.observed >= 5.0 * r.median
+        });
         if !learned || (spike.is_none() && new_dest.is_none()) {
             return;
         }
@@ -84,7 +86,10 @@ impl FlowEgress {
             ));
         }
         if let Some((net, b)) = &new_dest {
-            why.push(format!("{:.0} MB to {net}, a network this interface never talked to", *b as f64 / 1e6));
+            why.push(format!(
+                "{:.0} MB to {net}, a network this interface never talked to",
+                *b as f64 / 1e6
+            ));
         }
         let desc = format!(
             "Interface {eni} {} between {} and {}. Top destination: {}. Identify the instance behind the \
@@ -94,11 +99,17 @@ impl FlowEgress {
             crate::time::format_iso8601_ms(hour_start + HOUR_MS),
             top.as_deref().unwrap_or("unknown"),
         );
-        let mut observables = vec![Observable { kind: ObservableType::ResourceUid, value: eni.to_string() }];
+        let mut observables = vec![Observable {
+            kind: ObservableType::ResourceUid,
+            value: eni.to_string(),
+        }];
         if let Some(t) = &top
             && let Ok(ip) = t.parse::<std::net::IpAddr>()
         {
-            observables.push(Observable { kind: ObservableType::IpAddress, value: ip.to_string() });
+            observables.push(Observable {
+                kind: ObservableType::IpAddress,
+                value: ip.to_string(),
+            });
         }
         let day = hour_start.div_euclid(DAY_MS).to_string();
         let mut anomaly = Vec::new();
@@ -126,7 +137,10 @@ impl FlowEgress {
                 format!("{net}: {b} bytes"),
                 (hour_start, hour_start + HOUR_MS),
                 "first seen".into(),
-                vec![("known_destinations", iface.map_or(0, |i| i.dests.len()).to_string())],
+                vec![(
+                    "known_destinations",
+                    iface.map_or(0, |i| i.dests.len()).to_string(),
+                )],
                 "every external network this interface sent traffic to",
             ));
         }
@@ -178,10 +192,14 @@ impl Detector for FlowEgress {
             return;
         }
         let Some(dst) = f.dst else { return };
-        let iface = self.s.ifaces.entry(f.interface.to_string()).or_insert_with(|| Iface {
-            first_ms: a.time_ms,
-            dests: BTreeSet::new(),
-        });
+        let iface = self
+            .s
+            .ifaces
+            .entry(f.interface.to_string())
+            .or_insert_with(|| Iface {
+                first_ms: a.time_ms,
+                dests: BTreeSet::new(),
+            });
         let net = network_of(dst);
         let new = !iface.dests.contains(&net);
         if new && iface.dests.len() < MAX_DESTS {
@@ -192,7 +210,16 @@ impl Detector for FlowEgress {
         let uid = a.uid.clone();
         let closed = {
             let h = &mut self.s.hourly;
-            let c = h.add(&f.interface, a.time_ms, &uid, &[units], Some((&format!("dst:{dst}"), f.bytes)), a.account.as_deref(), a.region.as_deref(), learning);
+            let c = h.add(
+                &f.interface,
+                a.time_ms,
+                &uid,
+                &[units],
+                Some((&format!("dst:{dst}"), f.bytes)),
+                a.account.as_deref(),
+                a.region.as_deref(),
+                learning,
+            );
             let tag = format!("new:{net}");
             if let Some(e) = h.entities.get_mut(&*f.interface)
                 && let Some(o) = e.open.as_mut()
@@ -230,7 +257,11 @@ impl Detector for FlowEgress {
 
     fn describe(&self, entity: &str) -> Option<serde_json::Value> {
         let e = self.s.hourly.entities.get(entity)?;
-        let mut v = super::volume_spike::describe_series(entity, &e.series, &["egress to the internet per hour (16 KiB units)"]);
+        let mut v = super::volume_spike::describe_series(
+            entity,
+            &e.series,
+            &["egress to the internet per hour (16 KiB units)"],
+        );
         if let Some(i) = self.s.ifaces.get(entity) {
             v["external_networks"] = serde_json::json!(i.dests);
         }

@@ -25,7 +25,10 @@ pub struct OpenHour {
 
 impl OpenHour {
     pub fn top(&self) -> Option<(&str, u64)> {
-        self.tally.iter().max_by_key(|(k, v)| (**v, std::cmp::Reverse(*k))).map(|(k, v)| (k.as_str(), *v))
+        self.tally
+            .iter()
+            .max_by_key(|(k, v)| (**v, std::cmp::Reverse(*k)))
+            .map(|(k, v)| (k.as_str(), *v))
     }
 }
 
@@ -76,14 +79,22 @@ impl Hourly {
     ) -> Option<Closed> {
         let hour = time_ms.div_euclid(HOUR_MS);
         let mut closed = None;
-        if self.entities.get(key).and_then(|e| e.open.as_ref()).is_some_and(|o| o.hour < hour) {
+        if self
+            .entities
+            .get(key)
+            .and_then(|e| e.open.as_ref())
+            .is_some_and(|o| o.hour < hour)
+        {
             closed = self.close(key, learning_hours);
         }
         let n = add.len();
-        let e = self.entities.entry(key.to_string()).or_insert_with(|| Counted {
-            series: (0..n).map(|_| HourlySeries::new(hour)).collect(),
-            open: None,
-        });
+        let e = self
+            .entities
+            .entry(key.to_string())
+            .or_insert_with(|| Counted {
+                series: (0..n).map(|_| HourlySeries::new(hour)).collect(),
+                open: None,
+            });
         if e.open.as_ref().is_some_and(|o| o.hour > hour) {
             // Late for an hour already scored: history only.
             for (i, v) in add.iter().enumerate() {
@@ -132,13 +143,19 @@ impl Hourly {
             .enumerate()
             .map(|(i, v)| {
                 let hist = e.series[i].seasonal_history(open.hour);
-                (history_hours >= learning_hours && hist.len() >= 8).then(|| modified_z(*v as f64, &hist))
+                (history_hours >= learning_hours && hist.len() >= 8)
+                    .then(|| modified_z(*v as f64, &hist))
             })
             .collect();
         for (i, v) in open.values.iter().enumerate() {
             e.series[i].set(open.hour, *v);
         }
-        Some(Closed { key: key.to_string(), open, scores, history_hours })
+        Some(Closed {
+            key: key.to_string(),
+            open,
+            scores,
+            history_hours,
+        })
     }
 
     /// Closes every hour that ends at or before the watermark.

@@ -8,12 +8,20 @@
 
 pub mod activity;
 pub mod baseline;
+pub mod console_brute_force;
+pub mod cross_account;
 pub mod first_seen;
 pub mod flow_egress;
+pub mod flow_scan;
 pub mod hourly;
+pub mod instance_credentials;
+pub mod mass_destruction;
+pub mod new_compute_region;
 pub mod rare_combination;
 pub mod rules;
+pub mod s3_requester;
 pub mod s3_volume;
+pub mod sequence;
 pub mod volume_spike;
 
 use std::cmp::Reverse;
@@ -87,6 +95,13 @@ pub fn registry() -> Vec<Box<dyn Detector>> {
         Box::new(rare_combination::RareCombination::default()),
         Box::new(s3_volume::S3Volume::default()),
         Box::new(flow_egress::FlowEgress::default()),
+        Box::new(console_brute_force::ConsoleBruteForce::default()),
+        Box::new(instance_credentials::InstanceCredentials::default()),
+        Box::new(cross_account::CrossAccount::default()),
+        Box::new(mass_destruction::MassDestruction::default()),
+        Box::new(new_compute_region::NewComputeRegion::default()),
+        Box::new(flow_scan::FlowScan::default()),
+        Box::new(s3_requester::S3Requester::default()),
     ]
 }
 
@@ -168,8 +183,11 @@ impl Engine {
 
     /// Serialised state per detector id, plus the watermark under the key `engine`.
     pub fn save_state(&self) -> Vec<(String, Vec<u8>)> {
-        let mut v: Vec<(String, Vec<u8>)> =
-            self.detectors.iter().map(|d| (d.id().to_string(), d.save())).collect();
+        let mut v: Vec<(String, Vec<u8>)> = self
+            .detectors
+            .iter()
+            .map(|d| (d.id().to_string(), d.save()))
+            .collect();
         let processed_until = self.newest_ms.saturating_add(1).max(self.resume_ms);
         v.push(("engine".into(), encode(&processed_until)));
         v
@@ -193,7 +211,9 @@ impl Engine {
             if let Some(d) = self.detectors.iter_mut().find(|d| d.id() == id)
                 && let Err(e) = d.load(bytes)
             {
-                problems.push(format!("state of detector {id} unreadable ({e}); starting it afresh"));
+                problems.push(format!(
+                    "state of detector {id} unreadable ({e}); starting it afresh"
+                ));
             }
         }
         problems
@@ -206,7 +226,10 @@ impl Engine {
 
     /// What every detector believes is normal for an entity.
     pub fn describe(&self, entity: &str) -> Vec<(&'static str, serde_json::Value)> {
-        self.detectors.iter().filter_map(|d| d.describe(entity).map(|v| (d.id(), v))).collect()
+        self.detectors
+            .iter()
+            .filter_map(|d| d.describe(entity).map(|v| (d.id(), v)))
+            .collect()
     }
 
     /// Entities tracked by every detector.
@@ -245,7 +268,10 @@ impl Engine {
         }
         if up_to > self.watermark_ms {
             self.watermark_ms = up_to;
-            let mut ctx = Ctx { cfg: &self.cfg, out: &mut self.out };
+            let mut ctx = Ctx {
+                cfg: &self.cfg,
+                out: &mut self.out,
+            };
             for d in &mut self.detectors {
                 d.flush(up_to, &mut ctx);
             }
@@ -254,7 +280,10 @@ impl Engine {
     }
 
     fn dispatch(&mut self, a: &Activity) {
-        let mut ctx = Ctx { cfg: &self.cfg, out: &mut self.out };
+        let mut ctx = Ctx {
+            cfg: &self.cfg,
+            out: &mut self.out,
+        };
         for d in &mut self.detectors {
             d.observe(a, &mut ctx);
         }
@@ -288,7 +317,10 @@ impl Engine {
             self.dispatch(&a);
         }
         self.watermark_ms = self.watermark_ms.max(end);
-        let mut ctx = Ctx { cfg: &self.cfg, out: &mut self.out };
+        let mut ctx = Ctx {
+            cfg: &self.cfg,
+            out: &mut self.out,
+        };
         for d in &mut self.detectors {
             d.flush(i64::MAX, &mut ctx);
         }
@@ -305,7 +337,9 @@ impl Engine {
 pub fn privilege_weight(kind: PrincipalKind, principal: &str) -> f64 {
     let admin = {
         let l = principal.to_ascii_lowercase();
-        l.contains("admin") || l.contains("poweruser") || l.contains("organizationaccountaccessrole")
+        l.contains("admin")
+            || l.contains("poweruser")
+            || l.contains("organizationaccountaccessrole")
     };
     let base: f64 = match kind {
         PrincipalKind::Root => 1.0,
@@ -322,8 +356,17 @@ pub fn privilege_weight(kind: PrincipalKind, principal: &str) -> f64 {
 /// services matter most, reads least.
 pub fn sensitivity(api: &str, read_only: bool) -> f64 {
     let service = api.split(':').next().unwrap_or("");
-    const CRITICAL: [&str; 9] =
-        ["iam", "sts", "kms", "cloudtrail", "guardduty", "organizations", "securityhub", "config", "sso"];
+    const CRITICAL: [&str; 9] = [
+        "iam",
+        "sts",
+        "kms",
+        "cloudtrail",
+        "guardduty",
+        "organizations",
+        "securityhub",
+        "config",
+        "sso",
+    ];
     match (read_only, CRITICAL.contains(&service)) {
         (false, true) => 0.9,
         (false, false) => 0.6,
@@ -369,7 +412,10 @@ impl FindingSpec<'_> {
         parts.extend_from_slice(self.key);
         let mut observables = self.observables;
         if let Some(acct) = &self.account {
-            observables.push(Observable { kind: ObservableType::Account, value: acct.clone() });
+            observables.push(Observable {
+                kind: ObservableType::Account,
+                value: acct.clone(),
+            });
         }
         observables.sort();
         observables.dedup();
@@ -403,13 +449,19 @@ impl FindingSpec<'_> {
 
 /// Observables for a principal: its ARN and, when it has one, its short name.
 pub fn principal_observables(principal: &str) -> Vec<Observable> {
-    let mut v = vec![Observable { kind: ObservableType::PrincipalArn, value: principal.to_string() }];
+    let mut v = vec![Observable {
+        kind: ObservableType::PrincipalArn,
+        value: principal.to_string(),
+    }];
     if principal.starts_with("arn:")
         && let Some(name) = principal.rsplit('/').next()
         && !name.is_empty()
         && !name.starts_with("arn:")
     {
-        v.push(Observable { kind: ObservableType::UserName, value: name.to_string() });
+        v.push(Observable {
+            kind: ObservableType::UserName,
+            value: name.to_string(),
+        });
     }
     v
 }

@@ -69,24 +69,33 @@ impl Detector for RareCombination {
         if a.flow.is_some() || a.s3.is_some() {
             return;
         }
-        let (Some(principal), Some(api)) = (a.principal.as_deref(), a.api.as_deref()) else { return };
-        if matches!(a.principal_kind, PrincipalKind::AwsService | PrincipalKind::Anonymous) {
+        let (Some(principal), Some(api)) = (a.principal.as_deref(), a.api.as_deref()) else {
+            return;
+        };
+        if matches!(
+            a.principal_kind,
+            PrincipalKind::AwsService | PrincipalKind::Anonymous
+        ) {
             return;
         }
         let account = a.account.as_deref().unwrap_or("-");
         let origin = a.origin.as_deref().unwrap_or("-");
         let ua = a.ua_family.name();
         let is_new_principal = !self.s.profiles.contains_key(principal);
-        let p = self.s.profiles.entry(principal.to_string()).or_insert_with(|| Profile {
-            first_ms: a.time_ms,
-            account: Some(account.to_string()),
-            ..Profile::default()
-        });
+        let p = self
+            .s
+            .profiles
+            .entry(principal.to_string())
+            .or_insert_with(|| Profile {
+                first_ms: a.time_ms,
+                account: Some(account.to_string()),
+                ..Profile::default()
+            });
         if is_new_principal {
             *self.s.principals.entry(account.to_string()).or_default() += 1;
         }
-        let learned =
-            a.time_ms - p.first_ms >= i64::from(ctx.cfg.learning_days) * DAY_MS && p.total >= MIN_HISTORY;
+        let learned = a.time_ms - p.first_ms >= i64::from(ctx.cfg.learning_days) * DAY_MS
+            && p.total >= MIN_HISTORY;
         if learned && !a.read_only && !a.error {
             let c_api = p.apis.get(api).copied().unwrap_or(0);
             let c_origin = p.origins.get(origin).copied().unwrap_or(0);
@@ -94,37 +103,68 @@ impl Detector for RareCombination {
             let p_api = smoothed(c_api, p.total, p.apis.len());
             let p_origin = smoothed(c_origin, p.total, p.origins.len());
             let p_ua = smoothed(c_ua, p.total, p.uas.len());
-            let users = self.s.population.get(&format!("{account}|{api}")).copied().unwrap_or(0);
+            let users = self
+                .s
+                .population
+                .get(&format!("{account}|{api}"))
+                .copied()
+                .unwrap_or(0);
             let all = self.s.principals.get(account).copied().unwrap_or(1);
             let p_pop = (f64::from(users) + 1.0) / (f64::from(all) + 2.0);
             let bits = -(p_api * p_origin * p_ua * p_pop).log2();
             if bits >= MIN_BITS {
                 let strength = (0.45 + (bits - MIN_BITS) / 40.0).clamp(0.0, 1.0);
                 let sens = sensitivity(api, a.read_only);
-                let risk = risk_score(strength, privilege_weight(a.principal_kind, principal), 0.6, sens);
+                let risk = risk_score(
+                    strength,
+                    privilege_weight(a.principal_kind, principal),
+                    0.6,
+                    sens,
+                );
                 let desc = format!(
                     "{principal} called {api} from {origin} with a {ua} client. Under its history of {} calls this \
                      combination has probability 2^-{bits:.0}: the API {} ({} of {} calls), the network {} ({}), \
                      the client family {} ({}); {users} of {all} principals in account {account} use this API. \
                      Confirm the change was intended.",
                     p.total,
-                    if c_api == 0 { "was never called" } else { "is rare" },
+                    if c_api == 0 {
+                        "was never called"
+                    } else {
+                        "is rare"
+                    },
                     c_api,
                     p.total,
-                    if c_origin == 0 { "never used" } else { "rarely used" },
+                    if c_origin == 0 {
+                        "never used"
+                    } else {
+                        "rarely used"
+                    },
                     c_origin,
-                    if c_ua == 0 { "never used" } else { "rarely used" },
+                    if c_ua == 0 {
+                        "never used"
+                    } else {
+                        "rarely used"
+                    },
                     c_ua,
                 );
                 let mut observables = principal_observables(principal);
                 if let Some(ip) = a.src_ip {
-                    observables.push(Observable { kind: ObservableType::IpAddress, value: ip.to_string() });
+                    observables.push(Observable {
+                        kind: ObservableType::IpAddress,
+                        value: ip.to_string(),
+                    });
                 }
                 if let Some(k) = a.access_key.as_deref() {
-                    observables.push(Observable { kind: ObservableType::AccessKey, value: k.to_string() });
+                    observables.push(Observable {
+                        kind: ObservableType::AccessKey,
+                        value: k.to_string(),
+                    });
                 }
                 if let Some(u) = a.user_agent.as_deref() {
-                    observables.push(Observable { kind: ObservableType::UserAgent, value: u.to_string() });
+                    observables.push(Observable {
+                        kind: ObservableType::UserAgent,
+                        value: u.to_string(),
+                    });
                 }
                 let anomaly = vec![anomaly_entry(
                     &format!("calls of {principal}"),
@@ -170,7 +210,11 @@ impl Detector for RareCombination {
         p.total += 1;
         let c = p.apis.entry(api.to_string()).or_default();
         if *c == 0 {
-            *self.s.population.entry(format!("{account}|{api}")).or_default() += 1;
+            *self
+                .s
+                .population
+                .entry(format!("{account}|{api}"))
+                .or_default() += 1;
         }
         *c = c.saturating_add(1);
         let o = p.origins.entry(origin.to_string()).or_default();

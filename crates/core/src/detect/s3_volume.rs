@@ -52,7 +52,12 @@ impl S3Volume {
         let top = c.open.top().map(|(k, v)| (k.to_string(), v));
         let what: Vec<String> = hits
             .iter()
-            .map(|(i, r)| format!("{} {} (usual {:.0}, z {:.1})", r.observed, names[*i], r.median, r.z))
+            .map(|(i, r)| {
+                format!(
+                    "{} {} (usual {:.0}, z {:.1})",
+                    r.observed, names[*i], r.median, r.z
+                )
+            })
             .collect();
         let desc = format!(
             "Bucket {bucket} saw {} between {} and {}. The busiest requester was {}. Check who this \
@@ -60,15 +65,25 @@ impl S3Volume {
             what.join(" and "),
             crate::time::format_iso8601_ms(hour_start),
             crate::time::format_iso8601_ms(hour_start + HOUR_MS),
-            top.as_ref().map_or("unknown".to_string(), |(k, v)| format!("{k} ({v} requests)")),
+            top.as_ref().map_or("unknown".to_string(), |(k, v)| format!(
+                "{k} ({v} requests)"
+            )),
         );
-        let mut observables =
-            vec![Observable { kind: ObservableType::ResourceUid, value: format!("arn:aws:s3:::{bucket}") }];
+        let mut observables = vec![Observable {
+            kind: ObservableType::ResourceUid,
+            value: format!("arn:aws:s3:::{bucket}"),
+        }];
         if let Some((req, _)) = &top {
             if req.starts_with("arn:") {
-                observables.push(Observable { kind: ObservableType::PrincipalArn, value: req.clone() });
+                observables.push(Observable {
+                    kind: ObservableType::PrincipalArn,
+                    value: req.clone(),
+                });
             } else if let Ok(ip) = req.parse::<std::net::IpAddr>() {
-                observables.push(Observable { kind: ObservableType::IpAddress, value: ip.to_string() });
+                observables.push(Observable {
+                    kind: ObservableType::IpAddress,
+                    value: ip.to_string(),
+                });
             }
         }
         let day = (hour_start.div_euclid(DAY_MS)).to_string();
@@ -182,6 +197,10 @@ impl Detector for S3Volume {
     fn describe(&self, entity: &str) -> Option<serde_json::Value> {
         let bucket = entity.strip_prefix("arn:aws:s3:::").unwrap_or(entity);
         let e = self.hourly.entities.get(bucket)?;
-        Some(super::volume_spike::describe_series(bucket, &e.series, &["object reads per hour", "deletes per hour"]))
+        Some(super::volume_spike::describe_series(
+            bucket,
+            &e.series,
+            &["object reads per hour", "deletes per hour"],
+        ))
     }
 }

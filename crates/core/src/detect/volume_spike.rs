@@ -102,7 +102,14 @@ struct Saved {
 }
 
 impl VolumeSpike {
-    fn touch(&mut self, key: String, kind: PrincipalKind, owner: Option<&str>, a: &Activity, ctx: &mut Ctx) {
+    fn touch(
+        &mut self,
+        key: String,
+        kind: PrincipalKind,
+        owner: Option<&str>,
+        a: &Activity,
+        ctx: &mut Ctx,
+    ) {
         let hour = a.time_ms.div_euclid(HOUR_MS);
         let needs_close = self
             .entities
@@ -115,7 +122,11 @@ impl VolumeSpike {
         let e = self.entities.entry(key.clone()).or_insert_with(|| Entity {
             kind,
             owner: None,
-            series: [HourlySeries::new(hour), HourlySeries::new(hour), HourlySeries::new(hour)],
+            series: [
+                HourlySeries::new(hour),
+                HourlySeries::new(hour),
+                HourlySeries::new(hour),
+            ],
             open: None,
             last_reported_hour: None,
         });
@@ -202,31 +213,59 @@ impl VolumeSpike {
     }
 
     fn close(&mut self, key: &str, ctx: &mut Ctx) {
-        let Some((open, anomalies)) = self.score_hour(key, ctx) else { return };
+        let Some((open, anomalies)) = self.score_hour(key, ctx) else {
+            return;
+        };
         let owner_reported = key.starts_with("k:")
-            && self.entities.get(key).and_then(|e| e.owner.as_ref()).is_some_and(|o| {
-                // Principals ("a:") close before their keys ("k:") in the same hour.
-                self.entities.get(&format!("a:{o}")).is_some_and(|p| p.last_reported_hour == Some(open.hour))
-            });
+            && self
+                .entities
+                .get(key)
+                .and_then(|e| e.owner.as_ref())
+                .is_some_and(|o| {
+                    // Principals ("a:") close before their keys ("k:") in the same hour.
+                    self.entities
+                        .get(&format!("a:{o}"))
+                        .is_some_and(|p| p.last_reported_hour == Some(open.hour))
+                });
         if owner_reported {
             return;
         }
-        let Some(e) = self.entities.get(key) else { return };
+        let Some(e) = self.entities.get(key) else {
+            return;
+        };
         let principal = match key.strip_prefix("a:") {
             Some(p) => p,
             None => e.owner.as_deref().unwrap_or(&key[2..]),
         };
         let is_key = key.starts_with("k:");
         let zmax = anomalies.iter().map(|(_, r)| r.z).fold(0.0, f64::max);
-        let strength = (0.45 + 0.15 * (zmax / ctx.cfg.z_threshold).log2() + 0.1 * (anomalies.len() - 1) as f64)
+        let strength = (0.45
+            + 0.15 * (zmax / ctx.cfg.z_threshold).log2()
+            + 0.1 * (anomalies.len() - 1) as f64)
             .clamp(0.0, 1.0);
-        let sens = if open.errors * 2 > open.calls { 0.5 } else { 0.4 };
+        let sens = if open.errors * 2 > open.calls {
+            0.5
+        } else {
+            0.4
+        };
         let risk = risk_score(strength, privilege_weight(e.kind, principal), 0.7, sens);
         let what: Vec<String> = anomalies
             .iter()
-            .map(|(m, r)| format!("{} {} (usual {:.0}, z {:.1})", r.observed, m.name(), r.median, r.z))
+            .map(|(m, r)| {
+                format!(
+                    "{} {} (usual {:.0}, z {:.1})",
+                    r.observed,
+                    m.name(),
+                    r.median,
+                    r.z
+                )
+            })
             .collect();
-        let subject = if is_key { format!("access key {}", &key[2..]) } else { principal.to_string() };
+        let subject = if is_key {
+            format!("access key {}", &key[2..])
+        } else {
+            principal.to_string()
+        };
         let hour_start = open.hour * HOUR_MS;
         let mut top_apis: Vec<&str> = open.apis.iter().map(|s| &**s).take(8).collect();
         top_apis.sort_unstable();
@@ -244,11 +283,18 @@ impl VolumeSpike {
             top_apis.join(", "),
         );
         let discovery = open.apis.len() as u64 >= 15;
-        let attacks: &[&str] = if discovery { &["T1580", "T1526", "T1078.004"] } else { &["T1078.004"] };
+        let attacks: &[&str] = if discovery {
+            &["T1580", "T1526", "T1078.004"]
+        } else {
+            &["T1078.004"]
+        };
         let day = (open.hour * HOUR_MS).div_euclid(DAY_MS).to_string();
         let mut observables = principal_observables(principal);
         if is_key {
-            observables.push(Observable { kind: ObservableType::AccessKey, value: key[2..].to_string() });
+            observables.push(Observable {
+                kind: ObservableType::AccessKey,
+                value: key[2..].to_string(),
+            });
         }
         let anomaly = anomalies
             .iter()
@@ -264,7 +310,10 @@ impl VolumeSpike {
                         ("median", format!("{}", r.median)),
                         ("mad", format!("{}", r.mad)),
                         ("samples", r.samples.to_string()),
-                        ("history_hours", e.series[0].history_hours(open.hour).to_string()),
+                        (
+                            "history_hours",
+                            e.series[0].history_hours(open.hour).to_string(),
+                        ),
                     ],
                     "same hour of day (±1h) on days of the same kind, last 21 days",
                 )
@@ -308,8 +357,13 @@ impl Detector for VolumeSpike {
         if a.flow.is_some() || a.s3.is_some() {
             return;
         }
-        let Some(p) = a.principal.as_deref() else { return };
-        if matches!(a.principal_kind, PrincipalKind::AwsService | PrincipalKind::Anonymous) {
+        let Some(p) = a.principal.as_deref() else {
+            return;
+        };
+        if matches!(
+            a.principal_kind,
+            PrincipalKind::AwsService | PrincipalKind::Anonymous
+        ) {
             return;
         }
         self.touch(format!("a:{p}"), a.principal_kind, None, a, ctx);
@@ -330,7 +384,9 @@ impl Detector for VolumeSpike {
     }
 
     fn save(&self) -> Vec<u8> {
-        super::encode(&Saved { entities: self.entities.clone() })
+        super::encode(&Saved {
+            entities: self.entities.clone(),
+        })
     }
 
     fn load(&mut self, bytes: &[u8]) -> Result<(), String> {
@@ -352,13 +408,23 @@ impl Detector for VolumeSpike {
         let (key, e) = [format!("a:{entity}"), format!("k:{entity}")]
             .into_iter()
             .find_map(|k| self.entities.get(&k).map(|e| (k, e)))?;
-        Some(describe_series(&key[2..], &e.series, &METRICS.map(Metric::name)))
+        Some(describe_series(
+            &key[2..],
+            &e.series,
+            &METRICS.map(Metric::name),
+        ))
     }
 }
 
 /// The baseline a set of hourly series gives for the hour after the newest one.
-pub(crate) fn describe_series(entity: &str, series: &[HourlySeries], names: &[&str]) -> serde_json::Value {
-    let Some(first) = series.first() else { return serde_json::Value::Null };
+pub(crate) fn describe_series(
+    entity: &str,
+    series: &[HourlySeries],
+    names: &[&str],
+) -> serde_json::Value {
+    let Some(first) = series.first() else {
+        return serde_json::Value::Null;
+    };
     let next = first.head + 1;
     let metrics: Vec<serde_json::Value> = series
         .iter()

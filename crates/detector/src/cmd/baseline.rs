@@ -30,8 +30,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         eprintln!("error: no baseline for {entity} (scan some logs first, or check the spelling)");
         return Ok(ExitCode::from(1));
     }
-    let obj: serde_json::Map<String, serde_json::Value> =
-        views.into_iter().map(|(id, v)| (id.to_string(), v)).collect();
+    let obj: serde_json::Map<String, serde_json::Value> = views
+        .into_iter()
+        .map(|(id, v)| (id.to_string(), v))
+        .collect();
     println!("{}", serde_json::to_string_pretty(&obj)?);
     Ok(ExitCode::SUCCESS)
 }

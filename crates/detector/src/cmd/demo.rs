@@ -47,7 +47,12 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         (None, Some(t)) => t.path().to_path_buf(),
         (None, None) => anyhow::bail!("no output folder"),
     };
-    eprintln!("== 1/3 simulating {} days of a {}-account organization into {}", args.days, args.accounts, dir.display());
+    eprintln!(
+        "== 1/3 simulating {} days of a {}-account organization into {}",
+        args.days,
+        args.accounts,
+        dir.display()
+    );
     crate::cmd::simulate::run(crate::cmd::simulate::Args {
         out: dir.clone(),
         days: args.days,
@@ -67,38 +72,76 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     }
     paths.sort();
     eprintln!("== 2/3 scanning");
-    let opts = IngestOptions { progress: true, ..IngestOptions::default() };
-    let result = crate::pipeline::scan(&paths, &opts, EngineConfig::default(), &mut MemoryStore::default())?;
+    let opts = IngestOptions {
+        progress: true,
+        ..IngestOptions::default()
+    };
+    let result = crate::pipeline::scan(
+        &paths,
+        &opts,
+        EngineConfig::default(),
+        &mut MemoryStore::default(),
+    )?;
     let findings_path = dir.join("findings.ocsf.jsonl");
     {
         // The alerts, as `scan` shows them by default: informational findings are context
         // kept in the store, not alerts.
-        let all: Vec<&Finding> = result.findings.iter().filter(|f| f.severity >= Severity::Low).collect();
+        let all: Vec<&Finding> = result
+            .findings
+            .iter()
+            .filter(|f| f.severity >= Severity::Low)
+            .collect();
         let mut f = std::io::BufWriter::new(
-            std::fs::File::create(&findings_path).with_context(|| format!("creating {}", findings_path.display()))?,
+            std::fs::File::create(&findings_path)
+                .with_context(|| format!("creating {}", findings_path.display()))?,
         );
         write_findings(&mut f, &all, OutputFormat::Ocsf)?;
     }
-    let shown: Vec<&Finding> =
-        result.findings.iter().filter(|f| f.severity >= Severity::Low).take(args.top).collect();
-    println!("\nTop findings (of {} at low severity or above):", result.findings.iter().filter(|f| f.severity >= Severity::Low).count());
+    let shown: Vec<&Finding> = result
+        .findings
+        .iter()
+        .filter(|f| f.severity >= Severity::Low)
+        .take(args.top)
+        .collect();
+    println!(
+        "\nTop findings (of {} at low severity or above):",
+        result
+            .findings
+            .iter()
+            .filter(|f| f.severity >= Severity::Low)
+            .count()
+    );
     write_findings(&mut std::io::stdout().lock(), &shown, OutputFormat::Table)?;
     eprintln!("{}", render_summary(&result, shown.len()));
 
     eprintln!("== 3/3 evaluating against the simulator's ground truth");
-    let truth_text = std::fs::read_to_string(dir.join("truth.jsonl")).context("reading truth.jsonl")?;
-    let truth = evaluate::parse_truth(&truth_text).map_err(|m| anyhow::anyhow!("truth.jsonl line {}: {}", m.line, m.reason))?;
+    let truth_text =
+        std::fs::read_to_string(dir.join("truth.jsonl")).context("reading truth.jsonl")?;
+    let truth = evaluate::parse_truth(&truth_text)
+        .map_err(|m| anyhow::anyhow!("truth.jsonl line {}: {}", m.line, m.reason))?;
     let findings_text = std::fs::read_to_string(&findings_path).context("reading findings")?;
     let (refs, malformed) = evaluate::parse_findings(&findings_text);
     let background = std::fs::read_to_string(dir.join("manifest.json"))
         .ok()
         .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
         .and_then(|v| v.get("background_events").and_then(|b| b.as_u64()));
-    let report = evaluate::evaluate(&truth, &refs, malformed, Options { background_events: background, ..Options::default() });
+    let report = evaluate::evaluate(
+        &truth,
+        &refs,
+        malformed,
+        Options {
+            background_events: background,
+            ..Options::default()
+        },
+    );
     println!("\n{}", report.table());
     println!("{}", report.summary_line());
     if args.keep.is_some() {
-        eprintln!("logs, truth.jsonl and {} kept in {}", findings_path.display(), dir.display());
+        eprintln!(
+            "logs, truth.jsonl and {} kept in {}",
+            findings_path.display(),
+            dir.display()
+        );
     }
     Ok(ExitCode::SUCCESS)
 }

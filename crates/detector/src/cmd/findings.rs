@@ -47,8 +47,19 @@ pub enum What {
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let store = Store::open_or_default(args.state.state.as_deref())?;
     match args.what {
-        What::List { min_severity, detector, all, limit, format } => {
-            let filter = FindingFilter { min_risk: 0, detector, include_suppressed: all, limit: None };
+        What::List {
+            min_severity,
+            detector,
+            all,
+            limit,
+            format,
+        } => {
+            let filter = FindingFilter {
+                min_risk: 0,
+                detector,
+                include_suppressed: all,
+                limit: None,
+            };
             let found: Vec<_> = store
                 .findings(&filter)
                 .context("reading findings")?
@@ -58,14 +69,21 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 .collect();
             let refs: Vec<_> = found.iter().collect();
             let to_terminal = std::io::IsTerminal::is_terminal(&std::io::stdout());
-            let format = format.unwrap_or(if to_terminal { OutputFormat::Table } else { OutputFormat::Ocsf });
+            let format = format.unwrap_or(if to_terminal {
+                OutputFormat::Table
+            } else {
+                OutputFormat::Ocsf
+            });
             let mut out = std::io::stdout().lock();
             write_findings(&mut out, &refs, format)?;
             Ok(ExitCode::SUCCESS)
         }
         What::Show { uid } => match store.finding(&uid).context("reading findings")? {
             Some(f) => {
-                println!("{}", serde_json::to_string_pretty(&f.to_ocsf(env!("CARGO_PKG_VERSION")))?);
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&f.to_ocsf(env!("CARGO_PKG_VERSION")))?
+                );
                 Ok(ExitCode::SUCCESS)
             }
             None => {

@@ -61,7 +61,10 @@ pub enum OutputFormat {
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let opts = args.input.options();
-    let cfg = EngineConfig { learning_days: args.learning_days, ..EngineConfig::default() };
+    let cfg = EngineConfig {
+        learning_days: args.learning_days,
+        ..EngineConfig::default()
+    };
     let result = if args.state.ephemeral {
         pipeline::scan(&args.paths, &opts, cfg, &mut MemoryStore::default())?
     } else {
@@ -76,11 +79,21 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             eprintln!("rejected {}#{}: {}", r.source, r.index, r.reason);
         }
     }
-    let shown: Vec<&Finding> = result.findings.iter().filter(|f| f.severity >= args.min_severity).collect();
+    let shown: Vec<&Finding> = result
+        .findings
+        .iter()
+        .filter(|f| f.severity >= args.min_severity)
+        .collect();
     let to_terminal = args.output.is_none() && std::io::stdout().is_terminal();
-    let format = args.format.unwrap_or(if to_terminal { OutputFormat::Table } else { OutputFormat::Ocsf });
+    let format = args.format.unwrap_or(if to_terminal {
+        OutputFormat::Table
+    } else {
+        OutputFormat::Ocsf
+    });
     let mut out: Box<dyn Write> = match &args.output {
-        Some(p) => Box::new(BufWriter::new(File::create(p).with_context(|| format!("creating {}", p.display()))?)),
+        Some(p) => Box::new(BufWriter::new(
+            File::create(p).with_context(|| format!("creating {}", p.display()))?,
+        )),
         None => Box::new(BufWriter::new(std::io::stdout().lock())),
     };
     write_findings(&mut out, &shown, format)?;
@@ -91,7 +104,11 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-pub fn write_findings(out: &mut dyn Write, findings: &[&Finding], format: OutputFormat) -> anyhow::Result<()> {
+pub fn write_findings(
+    out: &mut dyn Write,
+    findings: &[&Finding],
+    format: OutputFormat,
+) -> anyhow::Result<()> {
     let version = env!("CARGO_PKG_VERSION");
     match format {
         OutputFormat::Table => {
@@ -116,7 +133,10 @@ pub fn write_findings(out: &mut dyn Write, findings: &[&Finding], format: Output
 }
 
 fn terminal_width() -> usize {
-    std::env::var("COLUMNS").ok().and_then(|c| c.parse().ok()).unwrap_or(160)
+    std::env::var("COLUMNS")
+        .ok()
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(160)
 }
 
 pub fn render_summary(r: &ScanResult, shown: usize) -> String {
@@ -124,7 +144,7 @@ pub fn render_summary(r: &ScanResult, shown: usize) -> String {
     for f in &r.findings {
         by_sev[f.severity.id() as usize] += 1;
     }
-    let per_entity = if r.entities > 0 { r.state_bytes / r.entities } else { 0 };
+    let per_entity = r.state_bytes.checked_div(r.entities).unwrap_or(0);
     format!(
         "{}\nactivities {}  already processed {}  late {}  entities {}  state {} ({} B/entity)\n\
          findings {} (new {}, updated {}): critical {}  high {}  medium {}  low {}  info {}; shown {}",

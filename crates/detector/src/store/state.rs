@@ -39,9 +39,14 @@ fn decode(body: &str) -> Result<Finding, StoreError> {
 
 impl StateStore for Store {
     fn load_states(&mut self) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
-        let mut stmt = self.conn.prepare("SELECT detector, data FROM detector_state ORDER BY detector").map_err(err)?;
+        let mut stmt = self
+            .conn
+            .prepare("SELECT detector, data FROM detector_state ORDER BY detector")
+            .map_err(err)?;
         let rows = stmt
-            .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, Vec<u8>>(1)?)))
+            .query_map([], |r| {
+                Ok((r.get::<_, String>(0)?, r.get::<_, Vec<u8>>(1)?))
+            })
             .map_err(err)?;
         rows.collect::<Result<Vec<_>, _>>().map_err(err)
     }
@@ -63,7 +68,9 @@ impl StateStore for Store {
             for (id, data) in states {
                 put.execute(params![id, data]).map_err(err)?;
             }
-            let mut get = tx.prepare("SELECT body FROM findings WHERE uid = ?1").map_err(err)?;
+            let mut get = tx
+                .prepare("SELECT body FROM findings WHERE uid = ?1")
+                .map_err(err)?;
             let mut upsert = tx
                 .prepare(
                     "INSERT INTO findings (uid, detector, risk, severity, first_seen, last_seen, suppressed, body)
@@ -74,8 +81,10 @@ impl StateStore for Store {
                 )
                 .map_err(err)?;
             for f in findings.iter_mut() {
-                let existing: Option<String> =
-                    get.query_row([&f.uid], |r| r.get(0)).optional().map_err(err)?;
+                let existing: Option<String> = get
+                    .query_row([&f.uid], |r| r.get(0))
+                    .optional()
+                    .map_err(err)?;
                 if let Some(body) = existing {
                     let mut old = decode(&body)?;
                     old.merge(f.clone());
@@ -109,7 +118,9 @@ impl StateStore for Store {
             .conn
             .prepare("SELECT body FROM findings WHERE risk >= ?1 ORDER BY risk DESC, last_seen DESC, uid")
             .map_err(err)?;
-        let rows = stmt.query_map([f.min_risk], |r| r.get::<_, String>(0)).map_err(err)?;
+        let rows = stmt
+            .query_map([f.min_risk], |r| r.get::<_, String>(0))
+            .map_err(err)?;
         let mut all = Vec::new();
         for body in rows {
             all.push(decode(&body.map_err(err)?)?);
@@ -121,7 +132,9 @@ impl StateStore for Store {
     fn finding(&self, uid: &str) -> Result<Option<Finding>, StoreError> {
         let body: Option<String> = self
             .conn
-            .query_row("SELECT body FROM findings WHERE uid = ?1", [uid], |r| r.get(0))
+            .query_row("SELECT body FROM findings WHERE uid = ?1", [uid], |r| {
+                r.get(0)
+            })
             .optional()
             .map_err(err)?;
         body.map(|b| decode(&b)).transpose()
@@ -130,7 +143,10 @@ impl StateStore for Store {
     fn insert_first_seen(&mut self, key: &str, time_ms: i64) -> Result<bool, StoreError> {
         let n = self
             .conn
-            .execute("INSERT OR IGNORE INTO first_seen (key, time) VALUES (?1, ?2)", params![key, time_ms])
+            .execute(
+                "INSERT OR IGNORE INTO first_seen (key, time) VALUES (?1, ?2)",
+                params![key, time_ms],
+            )
             .map_err(err)?;
         Ok(n == 1)
     }
@@ -174,11 +190,16 @@ mod tests {
         let mut s = Store::open(&path).unwrap();
         assert_eq!(s.schema_version().unwrap(), MIGRATIONS_LEN);
         let mut batch = vec![finding("a", 50, "e1"), finding("b", 90, "e2")];
-        let st = s.commit(&[("x".into(), vec![1, 2, 3])], &mut batch).unwrap();
+        let st = s
+            .commit(&[("x".into(), vec![1, 2, 3])], &mut batch)
+            .unwrap();
         assert_eq!(st.new_findings, 2);
         drop(s);
         let mut s = Store::open(&path).unwrap();
-        assert_eq!(s.load_states().unwrap(), vec![("x".to_string(), vec![1, 2, 3])]);
+        assert_eq!(
+            s.load_states().unwrap(),
+            vec![("x".to_string(), vec![1, 2, 3])]
+        );
         let mut again = vec![finding("a", 60, "e3")];
         let st = s.commit(&[], &mut again).unwrap();
         assert_eq!(st.updated_findings, 1);
@@ -186,7 +207,10 @@ mod tests {
         assert_eq!(again[0].related, vec!["e1".to_string(), "e3".to_string()]);
         assert_eq!(again[0].occurrences, 2);
         let listed = s.findings(&FindingFilter::default()).unwrap();
-        assert_eq!(listed.iter().map(|f| f.risk_score).collect::<Vec<_>>(), vec![90, 60]);
+        assert_eq!(
+            listed.iter().map(|f| f.risk_score).collect::<Vec<_>>(),
+            vec![90, 60]
+        );
         assert!(s.finding(&listed[0].uid).unwrap().is_some());
         assert!(s.insert_first_seen("k", 1).unwrap());
         assert!(!s.insert_first_seen("k", 2).unwrap());
