@@ -127,6 +127,21 @@ pub fn detect(name: &str, head: &[u8]) -> Option<Format> {
     }
 }
 
+/// The non-blank lines of a line-oriented log, with their 1-based line numbers (blank lines
+/// still count, so numbers match the decompressed file). Strips a UTF-8 BOM and CR before LF.
+pub(crate) fn lines(bytes: &[u8]) -> impl Iterator<Item = (u64, &[u8])> {
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    let body = bytes.strip_suffix(b"\n").unwrap_or(bytes);
+    let mut n: u64 = 0;
+    body.split(|b| *b == b'\n')
+        .filter(|_| !bytes.is_empty())
+        .filter_map(move |line| {
+            n += 1;
+            let line = line.strip_suffix(b"\r").unwrap_or(line);
+            (!line.iter().all(u8::is_ascii_whitespace)).then_some((n, line))
+        })
+}
+
 fn trim_start(b: &[u8]) -> &[u8] {
     let b = b.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(b);
     let start = b

@@ -309,20 +309,7 @@ fn num<T: std::str::FromStr>(tok: &str, name: &str) -> Result<Option<T>, String>
 
 /// Parses an S3 server access log file into `out`.
 pub fn parse(source: &Arc<str>, bytes: &[u8], out: &mut Batch) {
-    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
-    let mut line_no: u64 = 0;
-    let mut rest = bytes;
-    while !rest.is_empty() {
-        let (line, next) = match memchr::memchr(b'\n', rest) {
-            Some(i) => (&rest[..i], &rest[i + 1..]),
-            None => (rest, &rest[rest.len()..]),
-        };
-        rest = next;
-        line_no += 1;
-        let line = line.strip_suffix(b"\r").unwrap_or(line);
-        if line.iter().all(u8::is_ascii_whitespace) {
-            continue;
-        }
+    for (line_no, line) in crate::parse::lines(bytes) {
         if line.len() > MAX_LINE {
             out.push_reject(Reject::new(
                 source,

@@ -378,7 +378,6 @@ pub fn looks_like(line: &[u8]) -> bool {
 /// modification time), and are rejected when neither is known, since a record without a time
 /// cannot be placed in any window.
 pub fn parse(source: &Arc<str>, bytes: &[u8], out: &mut Batch) {
-    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
     // One event per line at most: reserving up front saves the copies of a growing Vec. No
     // record is shorter than ~30 bytes, so a file of blank lines cannot make this reserve much.
     let lines = memchr::memchr_iter(b'\n', bytes).count() + 1;
@@ -388,19 +387,7 @@ pub fn parse(source: &Arc<str>, bytes: &[u8], out: &mut Batch) {
     let fallback = out.fallback_time_ms;
     let mut spare: Option<Box<FlowRecord>> = None;
     let mut seen_record = false;
-    let mut line_no: u64 = 0;
-    let mut rest = bytes;
-    while !rest.is_empty() {
-        let (line, next) = match memchr::memchr(b'\n', rest) {
-            Some(i) => (&rest[..i], &rest[i + 1..]),
-            None => (rest, &rest[rest.len()..]),
-        };
-        rest = next;
-        line_no += 1;
-        let line = line.strip_suffix(b"\r").unwrap_or(line);
-        if line.iter().all(u8::is_ascii_whitespace) {
-            continue;
-        }
+    for (line_no, line) in crate::parse::lines(bytes) {
         if line.len() > MAX_LINE {
             out.push_reject(Reject::new(
                 source,
