@@ -35,6 +35,8 @@ pub struct FindingRef {
     pub risk_score: Option<f64>,
     pub related_uids: Vec<String>,
     pub observables: Vec<String>,
+    /// OCSF status Suppressed: kept for the record, not an alert.
+    pub suppressed: bool,
 }
 
 impl FindingRef {
@@ -119,6 +121,7 @@ fn read_finding(line: usize, v: &serde_json::Value) -> Result<FindingRef, String
         risk_score: obj.get("risk_score").and_then(|r| r.as_f64()),
         related_uids,
         observables,
+        suppressed: obj.get("status_id").and_then(|s| s.as_u64()) == Some(3),
     })
 }
 
@@ -237,6 +240,10 @@ pub struct Report {
     pub precision: Option<f64>,
     pub malformed_lines: usize,
     pub malformed: Vec<Malformed>,
+    /// Findings marked suppressed (rules, analyst verdicts), left out of every count above.
+    pub suppressed_findings: usize,
+    /// The false alerts (uid, title), ranked as in the input, for review and feedback.
+    pub false_alert_findings: Vec<(String, String)>,
 }
 
 /// Indexes truth uids so a finding uid can be matched exactly or by path suffix.
@@ -282,6 +289,10 @@ pub fn evaluate(
     malformed: Vec<Malformed>,
     opts: Options,
 ) -> Report {
+    // Suppressed findings are not alerts: they neither detect nor count as false alerts.
+    let suppressed_findings = findings.iter().filter(|f| f.suppressed).count();
+    let kept: Vec<FindingRef> = findings.iter().filter(|f| !f.suppressed).cloned().collect();
+    let findings = kept.as_slice();
     let uids = UidIndex::new(truth);
     let mut indicators: HashMap<&str, Vec<usize>> = HashMap::new();
     for (i, t) in truth.iter().enumerate() {
@@ -292,6 +303,7 @@ pub fn evaluate(
     // Per scenario: matching finding indices and whether any matched by record.
     let mut matches: BTreeMap<usize, (Vec<usize>, bool)> = BTreeMap::new();
     let mut true_alerts = 0;
+    let mut false_alert_findings = Vec::new();
     for (fi, f) in findings.iter().enumerate() {
         let mut by_record = Vec::new();
         for u in &f.related_uids {
@@ -310,6 +322,16 @@ pub fn evaluate(
                 }
             }
         }
+        let explains_attack = by_record
+            .iter()
+            .chain(&by_indicator)
+            .any(|&s| truth[s].is_malicious());
+        if explains_attack {
+            // A finding about an attack that merely shares a principal or address with a
+            // look-alike (same user, other day) does not flag the look-alike; only one that
+            // references the look-alike's own records does.
+            by_indicator.retain(|&s| truth[s].is_malicious());
+        }
         let mut hit = false;
         for (list, record) in [(by_record, true), (by_indicator, false)] {
             for s in list {
@@ -323,6 +345,8 @@ pub fn evaluate(
         }
         if hit {
             true_alerts += 1;
+        } else {
+            false_alert_findings.push((f.uid.clone(), f.title.clone()));
         }
     }
     let scenarios: Vec<ScenarioResult> = truth
@@ -386,6 +410,8 @@ pub fn evaluate(
         precision: (!findings.is_empty()).then(|| true_alerts as f64 / findings.len() as f64),
         malformed_lines: malformed.len(),
         malformed,
+        suppressed_findings,
+        false_alert_findings,
     }
 }
 
@@ -396,6 +422,8 @@ pub struct Thresholds {
     pub min_recall_pct: Option<f64>,
     pub max_false_per_100k: Option<f64>,
     pub max_benign_flagged: Option<usize>,
+    /// Highest severity id (1..=5) a benign look-alike may be flagged at.
+    pub max_benign_severity: Option<u8>,
 }
 
 impl Report {
@@ -425,6 +453,31 @@ impl Report {
                 "{} benign look-alikes flagged, more than the maximum {max}",
                 self.benign_flagged
             ));
+        }
+        if let Some(max) = t.max_benign_severity {
+            for r in &self.scenarios {
+                if r.label != "malicious"
+                    && let Some(sev) = r.top_severity.filter(|s| *s > max)
+                {
+                    v.push(format!(
+                        "benign look-alike {} flagged at severity {sev}, above the maximum {max}",
+                        r.name
+                    ));
+                }
+            }
+        }
+        for r in &self.scenarios {
+            if r.label == "malicious"
+                && r.detected
+                && r.top_title
+                    .as_deref()
+                    .is_none_or(|t| t.trim().is_empty() || t.contains('\n'))
+            {
+                v.push(format!(
+                    "scenario {}: the top finding has no one-line title",
+                    r.name
+                ));
+            }
         }
         v
     }
@@ -482,7 +535,16 @@ impl Report {
         if let Some(b) = self.background_events {
             s.push_str(&format!(", {b} background events"));
         }
+        if self.suppressed_findings > 0 {
+            s.push_str(&format!(
+                "; {} suppressed findings not counted",
+                self.suppressed_findings
+            ));
+        }
         s.push('\n');
+        for (uid, title) in &self.false_alert_findings {
+            s.push_str(&format!("false alert {uid}  {title}\n"));
+        }
         if !self.malformed.is_empty() {
             s.push_str(&format!(
                 "malformed finding lines: {}\n",

@@ -289,6 +289,8 @@ impl Finding {
             }
         }
         self.occurrences += other.occurrences;
+        // Suppression is decided afresh on every scan; the newest decision stands.
+        self.suppressed = other.suppressed;
     }
 
     /// The OCSF Detection Finding object.

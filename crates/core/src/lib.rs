@@ -8,6 +8,7 @@ pub mod attack;
 pub mod detect;
 pub mod entity;
 pub mod evaluate;
+pub mod feedback;
 pub mod event;
 pub mod finding;
 pub mod format;

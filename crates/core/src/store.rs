@@ -7,6 +7,7 @@
 
 use std::collections::BTreeMap;
 
+use crate::feedback::FeedbackEntry;
 use crate::finding::Finding;
 
 #[derive(Debug, thiserror::Error)]
@@ -44,6 +45,14 @@ pub trait StateStore {
     fn finding(&self, uid: &str) -> Result<Option<Finding>, StoreError>;
     /// Records `key` as seen; true when it was not seen before (atomic insert-if-absent).
     fn insert_first_seen(&mut self, key: &str, time_ms: i64) -> Result<bool, StoreError>;
+    /// Analyst verdicts, oldest first.
+    fn feedback(&self) -> Result<Vec<FeedbackEntry>, StoreError>;
+    fn add_feedback(&mut self, entry: &FeedbackEntry) -> Result<(), StoreError>;
+    /// Overwrites stored findings (same uids) as given: used to re-apply suppression.
+    fn replace_findings(&mut self, findings: &[Finding]) -> Result<(), StoreError>;
+    /// Makes the next commit replace every baseline and finding instead of merging, so a
+    /// re-scan of history starts from nothing (verdicts and the review queue are kept).
+    fn begin_rebuild(&mut self) -> Result<(), StoreError>;
 }
 
 /// Sorts findings the way every view ranks them.
@@ -75,6 +84,8 @@ pub struct MemoryStore {
     pub states: BTreeMap<String, Vec<u8>>,
     pub findings: BTreeMap<String, Finding>,
     pub first_seen: BTreeMap<String, i64>,
+    pub feedback: Vec<FeedbackEntry>,
+    pub rebuild: bool,
 }
 
 impl StateStore for MemoryStore {
@@ -92,6 +103,11 @@ impl StateStore for MemoryStore {
         findings: &mut [Finding],
     ) -> Result<CommitStats, StoreError> {
         let mut stats = CommitStats::default();
+        if std::mem::take(&mut self.rebuild) {
+            self.states.clear();
+            self.findings.clear();
+            self.first_seen.clear();
+        }
         for (k, v) in states {
             self.states.insert(k.clone(), v.clone());
         }
@@ -128,5 +144,28 @@ impl StateStore for MemoryStore {
         }
         self.first_seen.insert(key.to_string(), time_ms);
         Ok(true)
+    }
+
+    fn feedback(&self) -> Result<Vec<FeedbackEntry>, StoreError> {
+        Ok(self.feedback.clone())
+    }
+
+    fn add_feedback(&mut self, entry: &FeedbackEntry) -> Result<(), StoreError> {
+        self.feedback.push(entry.clone());
+        Ok(())
+    }
+
+    fn replace_findings(&mut self, findings: &[Finding]) -> Result<(), StoreError> {
+        for f in findings {
+            if let Some(existing) = self.findings.get_mut(&f.uid) {
+                *existing = f.clone();
+            }
+        }
+        Ok(())
+    }
+
+    fn begin_rebuild(&mut self) -> Result<(), StoreError> {
+        self.rebuild = true;
+        Ok(())
     }
 }

@@ -179,6 +179,7 @@ fn thresholds_report_what_is_missed() {
         min_recall_pct: Some(90.0),
         max_false_per_100k: Some(0.0),
         max_benign_flagged: Some(0),
+        max_benign_severity: None,
     };
     let v = r.violations(&strict);
     assert_eq!(v.len(), 1, "{v:?}");

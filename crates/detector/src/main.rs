@@ -2,6 +2,7 @@
 #![forbid(unsafe_code)]
 
 mod cmd;
+mod config;
 mod ingest;
 mod pipeline;
 mod store;
@@ -51,6 +52,9 @@ enum Command {
     Inventory(cmd::inventory::Args),
     /// The queue of uncertain entities waiting for a human decision.
     Review(cmd::review::Args),
+    /// Record an analyst's verdict on a finding (true-positive, false-positive,
+    /// benign-expected); benign verdicts teach what is normal for that entity and network.
+    Feedback(cmd::feedback::Args),
 }
 
 fn main() -> std::process::ExitCode {
@@ -74,6 +78,7 @@ fn main() -> std::process::ExitCode {
         Command::Entities(a) => cmd::entities::run(a),
         Command::Inventory(a) => cmd::inventory::run(a),
         Command::Review(a) => cmd::review::run(a),
+        Command::Feedback(a) => cmd::feedback::run(a),
     };
     match result {
         Ok(code) => code,

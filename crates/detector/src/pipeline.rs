@@ -9,6 +9,7 @@ use std::sync::mpsc;
 use anyhow::Context;
 use detector_core::Reject;
 use detector_core::detect::{Activity, Engine, EngineConfig, EngineStats};
+use detector_core::feedback::{SuppressStats, SuppressionRule, Suppressor};
 use detector_core::finding::Finding;
 use detector_core::store::{CommitStats, StateStore};
 
@@ -22,6 +23,7 @@ pub struct ScanResult {
     pub ingest: IngestSummary,
     pub engine: EngineStats,
     pub commit: CommitStats,
+    pub suppression: SuppressStats,
     pub entities: usize,
     pub state_bytes: usize,
     /// The first rejects, for the user (all of them are counted in `ingest`).
@@ -32,19 +34,46 @@ pub struct ScanResult {
 /// Rejects kept in memory for display; the rest are only counted.
 const REJECTS_KEPT: usize = 50;
 
+/// How a scan treats what is already known.
+#[derive(Debug, Clone, Default)]
+pub struct ScanSettings {
+    pub engine: EngineConfig,
+    /// Configured suppression rules (verdicts come from the store).
+    pub suppress: Vec<SuppressionRule>,
+    /// Forget stored baselines and findings and score the input from scratch (analyst
+    /// verdicts are kept and re-applied).
+    pub rebuild: bool,
+    /// Wall-clock time, for rule expiry only.
+    pub now_ms: i64,
+}
+
 /// Runs a scan of `paths` against `store`. Nothing is written to the store unless the whole
 /// scan succeeds, and then in one commit.
 pub fn scan(
     paths: &[String],
     opts: &IngestOptions,
-    cfg: EngineConfig,
+    settings: ScanSettings,
     store: &mut dyn StateStore,
 ) -> anyhow::Result<ScanResult> {
+    let cfg = settings.engine;
     let rules = detector_core::detect::rules::rules();
     let rule_cfg = cfg.clone();
     let mut engine = Engine::new(cfg);
-    let states = store.load_states().context("loading baselines")?;
-    let warnings = engine.load_state(&states);
+    if let Some(g) = crate::geo::load(None)? {
+        engine.set_geo(g);
+    }
+    let warnings = if settings.rebuild {
+        store.begin_rebuild().context("starting a rebuild")?;
+        Vec::new()
+    } else {
+        let states = store.load_states().context("loading baselines")?;
+        engine.load_state(&states)
+    };
+    let suppressor = Suppressor::new(
+        settings.suppress,
+        store.feedback().context("loading analyst verdicts")?,
+        settings.now_ms,
+    );
     let mut opts = opts.clone();
     opts.time_order = true;
     let (tx, rx) = mpsc::sync_channel::<(Vec<Activity>, Vec<Finding>, Vec<Reject>)>(16);
@@ -90,6 +119,7 @@ pub fn scan(
         .map_err(|_| anyhow::anyhow!("the reader thread panicked"))??;
     engine.finish();
     let mut findings = engine.take_findings();
+    let suppression = suppressor.apply(&mut findings);
     let new_states = engine.save_state();
     let state_bytes = new_states.iter().map(|(_, b)| b.len()).sum();
     let commit = store
@@ -101,6 +131,7 @@ pub fn scan(
         ingest: summary,
         engine: engine.stats,
         commit,
+        suppression,
         entities: engine.entities(),
         state_bytes,
         rejects,

@@ -13,6 +13,7 @@ use detector_core::store::MemoryStore;
 
 use crate::cmd::scan::{OutputFormat, render_summary, write_findings};
 use crate::ingest::IngestOptions;
+use crate::pipeline::ScanSettings;
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
@@ -63,14 +64,13 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         start: "2026-10-01".into(),
         threads: None,
     })?;
-    let mut paths = Vec::new();
-    for entry in std::fs::read_dir(&dir).with_context(|| format!("listing {}", dir.display()))? {
-        let entry = entry?;
-        if entry.file_type()?.is_dir() {
-            paths.push(entry.path().to_string_lossy().into_owned());
-        }
-    }
-    paths.sort();
+    // The log folders only: the simulator also writes its truth, manifest and geo tables.
+    let paths: Vec<String> = ["AWSLogs", "s3-access-logs"]
+        .iter()
+        .map(|d| dir.join(d))
+        .filter(|p| p.is_dir())
+        .map(|p| p.to_string_lossy().into_owned())
+        .collect();
     eprintln!("== 2/3 scanning");
     let opts = IngestOptions {
         progress: true,
@@ -79,7 +79,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let result = crate::pipeline::scan(
         &paths,
         &opts,
-        EngineConfig::default(),
+        ScanSettings {
+            engine: EngineConfig::default(),
+            ..ScanSettings::default()
+        },
         &mut MemoryStore::default(),
     )?;
     let findings_path = dir.join("findings.ocsf.jsonl");

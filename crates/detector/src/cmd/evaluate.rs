@@ -9,6 +9,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use detector_core::evaluate::{self, DEFAULT_SLACK_MS, Options, Thresholds};
+use detector_core::finding::Severity;
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
@@ -32,6 +33,10 @@ pub struct Args {
     /// Fail (exit 1) when more than this many benign look-alike scenarios are flagged.
     #[arg(long, value_name = "N")]
     pub max_benign_flagged: Option<usize>,
+    /// Fail (exit 1) when a benign look-alike is flagged above this severity
+    /// (informational, low, medium, high, critical).
+    #[arg(long, value_name = "SEVERITY")]
+    pub max_benign_severity: Option<Severity>,
     /// Background event count (log records outside malicious scenarios), overriding
     /// manifest.json.
     #[arg(long, value_name = "N")]
@@ -83,6 +88,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         min_recall_pct: args.min_recall,
         max_false_per_100k: args.max_false_per_100k,
         max_benign_flagged: args.max_benign_flagged,
+        max_benign_severity: args.max_benign_severity.map(Severity::id),
     };
     let violations = report.violations(&thresholds);
     if args.json {

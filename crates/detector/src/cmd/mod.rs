@@ -5,6 +5,7 @@ pub mod conformance;
 pub mod demo;
 pub mod entities;
 pub mod evaluate;
+pub mod feedback;
 pub mod findings;
 pub mod inventory;
 pub mod normalize;

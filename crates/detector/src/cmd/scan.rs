@@ -6,12 +6,12 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
-use detector_core::detect::EngineConfig;
 use detector_core::finding::{Finding, Severity};
 use detector_core::store::MemoryStore;
 
 use crate::cmd::normalize::InputArgs;
-use crate::pipeline::{self, ScanResult};
+use crate::config::ConfigArgs;
+use crate::pipeline::{self, ScanResult, ScanSettings};
 use crate::store::Store;
 
 #[derive(clap::Args, Debug)]
@@ -33,12 +33,22 @@ pub struct Args {
     /// Show findings at or above this severity: informational, low, medium, high, critical.
     #[arg(long, default_value = "low")]
     pub min_severity: Severity,
-    /// Days of history an entity needs before behavioural detectors may accuse it.
-    #[arg(long, default_value_t = 7)]
-    pub learning_days: u32,
+    /// Days of history an entity needs before behavioural detectors may accuse it
+    /// (default 7, or `learning_days` in the config file).
+    #[arg(long)]
+    pub learning_days: Option<u32>,
     /// Print no summary.
     #[arg(short, long)]
     pub quiet: bool,
+    /// Also output findings that a suppression rule or an analyst verdict covers.
+    #[arg(long)]
+    pub include_suppressed: bool,
+    /// Forget the stored baselines and findings and score the input from scratch, e.g. after
+    /// analyst feedback or a config change (verdicts and the review queue are kept).
+    #[arg(long, conflicts_with = "ephemeral")]
+    pub rebuild: bool,
+    #[command(flatten)]
+    pub config: ConfigArgs,
 }
 
 /// Where baselines and findings are kept.
@@ -61,15 +71,26 @@ pub enum OutputFormat {
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let opts = args.input.options();
-    let cfg = EngineConfig {
-        learning_days: args.learning_days,
-        ..EngineConfig::default()
+    let (config, _) = args.config.load()?;
+    let now_ms = crate::config::now_ms();
+    for w in crate::config::expired_rules(&config, now_ms) {
+        eprintln!("warning: {w}");
+    }
+    let mut engine = config.engine;
+    if let Some(days) = args.learning_days {
+        engine.learning_days = days;
+    }
+    let settings = ScanSettings {
+        engine,
+        suppress: config.suppress,
+        rebuild: args.rebuild,
+        now_ms,
     };
     let result = if args.state.ephemeral {
-        pipeline::scan(&args.paths, &opts, cfg, &mut MemoryStore::default())?
+        pipeline::scan(&args.paths, &opts, settings, &mut MemoryStore::default())?
     } else {
         let mut store = Store::open_or_default(args.state.state.as_deref())?;
-        pipeline::scan(&args.paths, &opts, cfg, &mut store)?
+        pipeline::scan(&args.paths, &opts, settings, &mut store)?
     };
     for w in &result.warnings {
         eprintln!("warning: {w}");
@@ -83,6 +104,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         .findings
         .iter()
         .filter(|f| f.severity >= args.min_severity)
+        .filter(|f| args.include_suppressed || f.suppressed.is_none())
         .collect();
     let to_terminal = args.output.is_none() && std::io::stdout().is_terminal();
     let format = args.format.unwrap_or(if to_terminal {
@@ -145,9 +167,18 @@ pub fn render_summary(r: &ScanResult, shown: usize) -> String {
         by_sev[f.severity.id() as usize] += 1;
     }
     let per_entity = r.state_bytes.checked_div(r.entities).unwrap_or(0);
+    let s = &r.suppression;
+    let suppressed = if s.by_rule + s.by_verdict + s.resurfaced > 0 {
+        format!(
+            "\nsuppressed {} by rules, {} by analyst verdicts; {} like judged ones alert anyway (new network or higher risk)",
+            s.by_rule, s.by_verdict, s.resurfaced
+        )
+    } else {
+        String::new()
+    };
     format!(
         "{}\nactivities {}  already processed {}  late {}  entities {}  state {} ({} B/entity)\n\
-         findings {} (new {}, updated {}): critical {}  high {}  medium {}  low {}  info {}; shown {}",
+         findings {} (new {}, updated {}): critical {}  high {}  medium {}  low {}  info {}; shown {}{}",
         r.ingest.render(),
         r.engine.activities,
         r.engine.already_processed,
@@ -164,5 +195,6 @@ pub fn render_summary(r: &ScanResult, shown: usize) -> String {
         by_sev[2],
         by_sev[1],
         shown,
+        suppressed,
     )
 }

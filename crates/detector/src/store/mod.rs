@@ -49,12 +49,29 @@ pub const MIGRATIONS: &[Migration] = &[
         CREATE INDEX review_queue_status ON review_queue (status, id);
     ",
     },
+    Migration {
+        version: 3,
+        name: "feedback",
+        sql: "
+        CREATE TABLE feedback (
+            id          INTEGER PRIMARY KEY,
+            finding_uid TEXT NOT NULL,
+            verdict     TEXT NOT NULL
+                        CHECK (verdict IN ('true-positive', 'false-positive', 'benign-expected')),
+            created_at  TEXT NOT NULL,
+            body        TEXT NOT NULL
+        );
+        CREATE INDEX feedback_finding ON feedback (finding_uid);
+    ",
+    },
 ];
 
 /// A handle on the state database.
 #[derive(Debug)]
 pub struct Store {
     conn: Connection,
+    /// Set by `begin_rebuild`: the next commit replaces instead of merging.
+    rebuild: bool,
 }
 
 impl Store {
@@ -115,7 +132,10 @@ impl Store {
             )?;
             tx.commit()?;
         }
-        Ok(Store { conn })
+        Ok(Store {
+            conn,
+            rebuild: false,
+        })
     }
 
     #[allow(dead_code)]

@@ -1,5 +1,6 @@
 //! Baselines (opaque per-detector blobs) and findings, behind the core's `StateStore` trait.
 
+use detector_core::feedback::FeedbackEntry;
 use detector_core::finding::Finding;
 use detector_core::store::{CommitStats, FindingFilter, StateStore, StoreError, filter, rank};
 use rusqlite::{OptionalExtension, params};
@@ -56,8 +57,15 @@ impl StateStore for Store {
         states: &[(String, Vec<u8>)],
         findings: &mut [Finding],
     ) -> Result<CommitStats, StoreError> {
+        let rebuild = std::mem::take(&mut self.rebuild);
         let tx = self.conn.transaction().map_err(err)?;
         let mut stats = CommitStats::default();
+        if rebuild {
+            tx.execute_batch(
+                "DELETE FROM detector_state; DELETE FROM findings; DELETE FROM first_seen;",
+            )
+            .map_err(err)?;
+        }
         {
             let mut put = tx
                 .prepare(
@@ -149,6 +157,62 @@ impl StateStore for Store {
             )
             .map_err(err)?;
         Ok(n == 1)
+    }
+
+    fn feedback(&self) -> Result<Vec<FeedbackEntry>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT body FROM feedback ORDER BY id")
+            .map_err(err)?;
+        let rows = stmt.query_map([], |r| r.get::<_, String>(0)).map_err(err)?;
+        let mut out = Vec::new();
+        for body in rows {
+            let body = body.map_err(err)?;
+            out.push(
+                serde_json::from_str(&body)
+                    .map_err(|e| StoreError(format!("stored verdict unreadable: {e}")))?,
+            );
+        }
+        Ok(out)
+    }
+
+    fn add_feedback(&mut self, e: &FeedbackEntry) -> Result<(), StoreError> {
+        let body = serde_json::to_string(e).map_err(err)?;
+        self.conn
+            .execute(
+                "INSERT INTO feedback (finding_uid, verdict, created_at, body) VALUES (?1, ?2, ?3, ?4)",
+                params![e.finding_uid, e.verdict.name(), e.created_at, body],
+            )
+            .map_err(err)?;
+        Ok(())
+    }
+
+    fn replace_findings(&mut self, findings: &[Finding]) -> Result<(), StoreError> {
+        let tx = self.conn.transaction().map_err(err)?;
+        {
+            let mut put = tx
+                .prepare(
+                    "UPDATE findings SET risk = ?2, severity = ?3, suppressed = ?4, body = ?5 WHERE uid = ?1",
+                )
+                .map_err(err)?;
+            for f in findings {
+                let body = serde_json::to_string(f).map_err(err)?;
+                put.execute(params![
+                    f.uid,
+                    f.risk_score,
+                    f.severity.id(),
+                    f.suppressed.is_some(),
+                    body
+                ])
+                .map_err(err)?;
+            }
+        }
+        tx.commit().map_err(err)
+    }
+
+    fn begin_rebuild(&mut self) -> Result<(), StoreError> {
+        self.rebuild = true;
+        Ok(())
     }
 }
 
