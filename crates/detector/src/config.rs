@@ -8,6 +8,9 @@
 //! [engine]
 //! learning_days = 7
 //!
+//! [organization]
+//! accounts = ["111122223333"]   # own accounts whose logs are not in the input
+//!
 //! [[suppress]]
 //! detector = "attack-tool"
 //! principal = "arn:aws:iam::*:user/pentest-*"
@@ -27,7 +30,17 @@ use serde::{Deserialize, Serialize};
 #[serde(default, deny_unknown_fields)]
 pub struct Config {
     pub engine: EngineConfig,
+    pub organization: Organization,
     pub suppress: Vec<SuppressionRule>,
+}
+
+/// What the organization owns, beyond what its logs reveal.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Organization {
+    /// Account ids that are the organization's own (sharing with them is not exfiltration).
+    /// Accounts whose logs are in the input are recognised without being listed.
+    pub accounts: Vec<String>,
 }
 
 /// `--config` for the commands that detect.
@@ -75,6 +88,11 @@ pub fn read(path: &Path) -> anyhow::Result<Config> {
 
 pub fn parse(text: &str) -> anyhow::Result<Config> {
     let cfg: Config = toml::from_str(text)?;
+    for a in &cfg.organization.accounts {
+        if a.len() != 12 || !a.bytes().all(|b| b.is_ascii_digit()) {
+            anyhow::bail!("[organization] accounts: `{a}` is not a 12-digit AWS account id");
+        }
+    }
     for (i, r) in cfg.suppress.iter().enumerate() {
         r.validate()
             .map_err(|e| anyhow::anyhow!("[[suppress]] rule {}: {e}", i + 1))?;

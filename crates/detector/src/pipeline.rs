@@ -4,6 +4,7 @@
 //! Files are parsed on worker threads (and reduced to compact activities there) while the
 //! engine consumes them on this thread, so parsing and detection overlap.
 
+use std::collections::BTreeSet;
 use std::sync::mpsc;
 
 use anyhow::Context;
@@ -45,7 +46,13 @@ pub struct ScanSettings {
     pub rebuild: bool,
     /// Wall-clock time, for rule expiry only.
     pub now_ms: i64,
+    /// The organization's accounts from the configuration (accounts whose logs are read are
+    /// learned on top of these).
+    pub own_accounts: Vec<String>,
 }
+
+/// State key under which the accounts learned from the logs are kept beside the detectors'.
+const OWN_ACCOUNTS_KEY: &str = "own-accounts";
 
 /// Runs a scan of `paths` against `store`. Nothing is written to the store unless the whole
 /// scan succeeds, and then in one commit.
@@ -62,13 +69,21 @@ pub fn scan(
     if let Some(g) = crate::geo::load(None)? {
         engine.set_geo(g);
     }
-    let warnings = if settings.rebuild {
+    let mut own: BTreeSet<String> = settings.own_accounts.iter().cloned().collect();
+    let mut learned: BTreeSet<String> = BTreeSet::new();
+    let mut warnings = Vec::new();
+    if settings.rebuild {
         store.begin_rebuild().context("starting a rebuild")?;
-        Vec::new()
     } else {
         let states = store.load_states().context("loading baselines")?;
-        engine.load_state(&states)
-    };
+        warnings = engine.load_state(&states);
+        if let Some((_, blob)) = states.iter().find(|(k, _)| k == OWN_ACCOUNTS_KEY) {
+            match serde_json::from_slice::<BTreeSet<String>>(blob) {
+                Ok(set) => learned = set,
+                Err(e) => warnings.push(format!("stored account list unreadable ({e})")),
+            }
+        }
+    }
     let suppressor = Suppressor::new(
         settings.suppress,
         store.feedback().context("loading analyst verdicts")?,
@@ -99,6 +114,11 @@ pub fn scan(
     let resume = engine.resume_ms();
     for (acts, found, rj) in rx {
         for a in acts {
+            if let Some(acct) = &a.account
+                && !learned.contains(&**acct)
+            {
+                learned.insert(acct.to_string());
+            }
             engine.push(a);
         }
         // Rule findings on events an earlier scan already processed were raised then.
@@ -119,8 +139,14 @@ pub fn scan(
         .map_err(|_| anyhow::anyhow!("the reader thread panicked"))??;
     engine.finish();
     let mut findings = engine.take_findings();
+    own.extend(learned.iter().cloned());
+    detector_core::detect::own_accounts::reconcile(&mut findings, &own, &engine.config().severity);
     let suppression = suppressor.apply(&mut findings);
-    let new_states = engine.save_state();
+    let mut new_states = engine.save_state();
+    new_states.push((
+        OWN_ACCOUNTS_KEY.to_string(),
+        serde_json::to_vec(&learned).context("saving the account list")?,
+    ));
     let state_bytes = new_states.iter().map(|(_, b)| b.len()).sum();
     let commit = store
         .commit(&new_states, &mut findings)

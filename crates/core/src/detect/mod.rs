@@ -17,6 +17,7 @@ pub mod hourly;
 pub mod instance_credentials;
 pub mod mass_destruction;
 pub mod new_compute_region;
+pub mod own_accounts;
 pub mod rare_combination;
 pub mod rules;
 pub mod s3_requester;

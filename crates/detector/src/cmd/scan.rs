@@ -85,6 +85,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         suppress: config.suppress,
         rebuild: args.rebuild,
         now_ms,
+        own_accounts: config.organization.accounts,
     };
     let result = if args.state.ephemeral {
         pipeline::scan(&args.paths, &opts, settings, &mut MemoryStore::default())?
