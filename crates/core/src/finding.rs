@@ -226,6 +226,10 @@ pub struct Finding {
     pub account: Option<String>,
     /// OCSF `anomaly_analyses[]` content for behavioural and statistical findings.
     pub anomaly: Vec<Value>,
+    /// OCSF `enrichments[]`: location and autonomous system of the finding's public addresses,
+    /// when IP enrichment data is installed.
+    #[serde(default)]
+    pub enrichments: Vec<Value>,
     /// How many times the detector raised this same finding (repeats update it).
     pub occurrences: u64,
     /// False once an earlier run stored this finding (OCSF activity Update).
@@ -286,6 +290,11 @@ impl Finding {
         for r in other.resources {
             if !self.resources.contains(&r) {
                 self.resources.push(r);
+            }
+        }
+        for e in other.enrichments {
+            if !self.enrichments.contains(&e) {
+                self.enrichments.push(e);
             }
         }
         self.occurrences += other.occurrences;
@@ -380,6 +389,9 @@ impl Finding {
         });
         if !self.anomaly.is_empty() {
             v["anomaly_analyses"] = Value::Array(self.anomaly.clone());
+        }
+        if !self.enrichments.is_empty() {
+            v["enrichments"] = Value::Array(self.enrichments.clone());
         }
         if let Some(reason) = &self.suppressed {
             v["status_id"] = json!(3);

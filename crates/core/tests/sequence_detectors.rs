@@ -576,6 +576,7 @@ fn sequence_state_survives_save_and_load() {
             &mut detector_core::detect::Ctx {
                 cfg: &cfg,
                 out: &mut out,
+                geo: None,
             },
         );
     }
@@ -589,6 +590,7 @@ fn sequence_state_survives_save_and_load() {
             &mut detector_core::detect::Ctx {
                 cfg: &cfg,
                 out: &mut out,
+                geo: None,
             },
         );
     }
@@ -597,6 +599,7 @@ fn sequence_state_survives_save_and_load() {
         &mut detector_core::detect::Ctx {
             cfg: &cfg,
             out: &mut out,
+            geo: None,
         },
     );
     assert_eq!(out.len(), 1);

@@ -3,6 +3,7 @@
 
 mod cmd;
 mod config;
+mod geo;
 mod ingest;
 mod pipeline;
 mod store;
@@ -33,12 +34,16 @@ enum Command {
     Scan(cmd::scan::Args),
     /// Read stored findings.
     Findings(cmd::findings::Args),
+    /// Findings grouped into attack stories: same principal, key or attacker address within a window.
+    Incidents(cmd::incidents::Args),
     /// Show the behavioural baseline of an entity.
     Baseline(cmd::baseline::Args),
     /// Convert AWS logs (files, folders, `-` for stdin) into OCSF JSON lines.
     Normalize(cmd::normalize::Args),
     /// Write the logs of a synthetic AWS organization with labelled attacks.
     Simulate(cmd::simulate::Args),
+    /// IP enrichment data: install (npm registry or local files), look up, status.
+    Geo(cmd::geo::Args),
     /// Score findings against a simulator's ground truth.
     Evaluate(cmd::evaluate::Args),
     /// Measure pipeline throughput on real files.
@@ -69,10 +74,12 @@ fn main() -> std::process::ExitCode {
         Command::Demo(a) => cmd::demo::run(a),
         Command::Scan(a) => cmd::scan::run(a),
         Command::Findings(a) => cmd::findings::run(a),
+        Command::Incidents(a) => cmd::incidents::run(a),
         Command::Baseline(a) => cmd::baseline::run(a),
         Command::Normalize(a) => cmd::normalize::run(a),
         Command::Simulate(a) => cmd::simulate::run(a),
         Command::Evaluate(a) => cmd::evaluate::run(a),
+        Command::Geo(a) => cmd::geo::run(a),
         Command::Bench(a) => cmd::bench::run(a),
         Command::Conformance(a) => cmd::conformance::run(a),
         Command::Entities(a) => cmd::entities::run(a),

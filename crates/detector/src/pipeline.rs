@@ -5,13 +5,14 @@
 //! engine consumes them on this thread, so parsing and detection overlap.
 
 use std::collections::BTreeSet;
-use std::sync::mpsc;
+use std::sync::{Arc, mpsc};
 
 use anyhow::Context;
 use detector_core::Reject;
 use detector_core::detect::{Activity, Engine, EngineConfig, EngineStats};
 use detector_core::feedback::{SuppressStats, SuppressionRule, Suppressor};
 use detector_core::finding::Finding;
+use detector_core::geo::GeoLookup;
 use detector_core::store::{CommitStats, StateStore};
 
 use crate::ingest::{self, IngestOptions, IngestSummary};
@@ -36,7 +37,7 @@ pub struct ScanResult {
 const REJECTS_KEPT: usize = 50;
 
 /// How a scan treats what is already known.
-#[derive(Debug, Clone, Default)]
+#[derive(Clone, Default)]
 pub struct ScanSettings {
     pub engine: EngineConfig,
     /// Configured suppression rules (verdicts come from the store).
@@ -49,6 +50,8 @@ pub struct ScanSettings {
     /// The organization's accounts from the configuration (accounts whose logs are read are
     /// learned on top of these).
     pub own_accounts: Vec<String>,
+    /// IP enrichment (country, ASN, network kind), when installed or supplied.
+    pub geo: Option<Arc<dyn GeoLookup>>,
 }
 
 /// State key under which the accounts learned from the logs are kept beside the detectors'.
@@ -66,7 +69,7 @@ pub fn scan(
     let rules = detector_core::detect::rules::rules();
     let rule_cfg = cfg.clone();
     let mut engine = Engine::new(cfg);
-    if let Some(g) = crate::geo::load(None)? {
+    if let Some(g) = settings.geo {
         engine.set_geo(g);
     }
     let mut own: BTreeSet<String> = settings.own_accounts.iter().cloned().collect();

@@ -14,6 +14,7 @@ pub mod first_seen;
 pub mod flow_egress;
 pub mod flow_scan;
 pub mod hourly;
+pub mod impossible_travel;
 pub mod instance_credentials;
 pub mod mass_destruction;
 pub mod new_compute_region;
@@ -27,12 +28,14 @@ pub mod volume_spike;
 
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BinaryHeap};
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
 pub use activity::{Activity, PrincipalKind, UaFamily};
 
 use crate::finding::{AnalyticType, Finding, Observable, ObservableType, SeverityThresholds};
+use crate::geo::GeoLookup;
 
 /// Engine settings. Every field has a default; config files may override any of them.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -45,6 +48,10 @@ pub struct EngineConfig {
     /// Modified z-score above which a volume is anomalous (Iglewicz and Hoaglin suggest 3.5).
     pub z_threshold: f64,
     pub severity: SeverityThresholds,
+    /// Speed (km/h) above which one person acting from two countries is impossible travel.
+    /// Airliners cruise near 900 km/h, and the distance used is the least possible between
+    /// the two countries, so 1,000 leaves room for a real journey.
+    pub impossible_travel_kmh: f64,
 }
 
 impl Default for EngineConfig {
@@ -54,6 +61,7 @@ impl Default for EngineConfig {
             lateness_ms: 20 * 60 * 1000,
             z_threshold: 3.5,
             severity: SeverityThresholds::default(),
+            impossible_travel_kmh: 1000.0,
         }
     }
 }
@@ -62,6 +70,8 @@ impl Default for EngineConfig {
 pub struct Ctx<'a> {
     pub cfg: &'a EngineConfig,
     pub out: &'a mut Vec<Finding>,
+    /// IP enrichment, when the user installed or supplied geo data.
+    pub geo: Option<&'a dyn GeoLookup>,
 }
 
 /// A behavioural detector. Pure: no IO, no wall clock; time comes from events.
@@ -103,6 +113,7 @@ pub fn registry() -> Vec<Box<dyn Detector>> {
         Box::new(new_compute_region::NewComputeRegion::default()),
         Box::new(flow_scan::FlowScan::default()),
         Box::new(s3_requester::S3Requester::default()),
+        Box::new(impossible_travel::ImpossibleTravel::default()),
     ]
 }
 
@@ -156,6 +167,7 @@ pub struct Engine {
     resume_ms: i64,
     out: Vec<Finding>,
     findings: BTreeMap<String, Finding>,
+    geo: Option<Arc<dyn GeoLookup>>,
     pub stats: EngineStats,
 }
 
@@ -174,8 +186,14 @@ impl Engine {
             resume_ms: i64::MIN,
             out: Vec::new(),
             findings: BTreeMap::new(),
+            geo: None,
             stats: EngineStats::default(),
         }
+    }
+
+    /// IP enrichment for detectors (impossible travel) and for findings' address observables.
+    pub fn set_geo(&mut self, geo: Arc<dyn GeoLookup>) {
+        self.geo = Some(geo);
     }
 
     pub fn config(&self) -> &EngineConfig {
@@ -272,6 +290,7 @@ impl Engine {
             let mut ctx = Ctx {
                 cfg: &self.cfg,
                 out: &mut self.out,
+                geo: self.geo.as_deref(),
             };
             for d in &mut self.detectors {
                 d.flush(up_to, &mut ctx);
@@ -284,6 +303,7 @@ impl Engine {
         let mut ctx = Ctx {
             cfg: &self.cfg,
             out: &mut self.out,
+            geo: self.geo.as_deref(),
         };
         for d in &mut self.detectors {
             d.observe(a, &mut ctx);
@@ -296,11 +316,15 @@ impl Engine {
     fn collect(&mut self) {
         for f in self.out.drain(..) {
             self.stats.findings_raised += 1;
-            match self.findings.get_mut(&f.uid) {
+            let uid = f.uid.clone();
+            match self.findings.get_mut(&uid) {
                 Some(existing) => existing.merge(f),
                 None => {
-                    self.findings.insert(f.uid.clone(), f);
+                    self.findings.insert(uid.clone(), f);
                 }
+            }
+            if let (Some(geo), Some(f)) = (self.geo.as_deref(), self.findings.get_mut(&uid)) {
+                enrich(f, geo);
             }
         }
     }
@@ -321,6 +345,7 @@ impl Engine {
         let mut ctx = Ctx {
             cfg: &self.cfg,
             out: &mut self.out,
+            geo: self.geo.as_deref(),
         };
         for d in &mut self.detectors {
             d.flush(i64::MAX, &mut ctx);
@@ -331,6 +356,50 @@ impl Engine {
     /// Findings raised so far, merged by uid, in uid order.
     pub fn take_findings(&mut self) -> Vec<Finding> {
         std::mem::take(&mut self.findings).into_values().collect()
+    }
+}
+
+/// Adds OCSF `enrichments` (location and autonomous system) for every public address among a
+/// finding's observables that has none yet.
+pub fn enrich(f: &mut Finding, geo: &dyn GeoLookup) {
+    for o in &f.observables {
+        if o.kind != ObservableType::IpAddress
+            || f.enrichments
+                .iter()
+                .any(|e| e.get("value").and_then(|v| v.as_str()) == Some(o.value.as_str()))
+        {
+            continue;
+        }
+        let Ok(ip) = o.value.parse::<std::net::IpAddr>() else {
+            continue;
+        };
+        if !activity::is_public(ip) {
+            continue;
+        }
+        let info = geo.lookup(ip);
+        let name = "src_endpoint.ip";
+        if let Some(cc) = &info.country {
+            let mut data = serde_json::json!({"country": cc});
+            if let Some(c) = crate::geo::country(cc) {
+                data["country_name"] = serde_json::json!(c.name);
+            }
+            f.enrichments.push(serde_json::json!({
+                "name": name, "value": o.value, "type": "location",
+                "provider": geo.provider(), "data": data,
+            }));
+        }
+        if info.asn.is_some() || info.network != crate::geo::NetKind::Other {
+            let mut data = serde_json::json!({
+                "asn": info.asn, "org": info.as_org, "network": info.network.name(),
+            });
+            if let Some(p) = info.network.provider() {
+                data["provider"] = serde_json::json!(p);
+            }
+            f.enrichments.push(serde_json::json!({
+                "name": name, "value": o.value, "type": "asn",
+                "provider": geo.provider(), "data": data,
+            }));
+        }
     }
 }
 
@@ -441,6 +510,7 @@ impl FindingSpec<'_> {
             region: self.region,
             account: self.account,
             anomaly: self.anomaly,
+            enrichments: Vec::new(),
             occurrences: 1,
             is_new: true,
             suppressed: None,

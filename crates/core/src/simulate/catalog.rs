@@ -90,10 +90,13 @@ pub(crate) fn az_id(region: &str, n: usize) -> String {
     format!("{short}-az{}", n % 3 + 1)
 }
 
-/// An office (city and country in the comment of each entry): UTC offset in minutes (fixed: the simulated weeks are short),
+/// An office: city and country, UTC offset in minutes (fixed: the simulated weeks are short),
 /// and the office's public /24 (documentation ranges: they never collide with real owners).
 #[derive(Debug, Clone, Copy)]
 pub struct OfficeDef {
+    pub city: &'static str,
+    /// ISO 3166-1 alpha-2; staff working from home are in the same country.
+    pub country: &'static str,
     pub tz_min: i32,
     pub net: [u8; 3],
     /// Residential ISP prefixes (first two octets) for staff working from home there.
@@ -102,31 +105,36 @@ pub struct OfficeDef {
 
 pub(crate) const OFFICES: &[OfficeDef] = &[
     OfficeDef {
-        // city: "San Francisco", country: "US",
+        city: "San Francisco",
+        country: "US",
         tz_min: -7 * 60,
         net: [203, 0, 113],
         home_nets: &[[73, 162], [98, 207], [24, 6], [67, 169]],
     },
     OfficeDef {
-        // city: "New York", country: "US",
+        city: "New York",
+        country: "US",
         tz_min: -4 * 60,
         net: [198, 51, 100],
         home_nets: &[[71, 190], [108, 41], [24, 44], [100, 2]],
     },
     OfficeDef {
-        // city: "London", country: "GB",
+        city: "London",
+        country: "GB",
         tz_min: 60,
         net: [192, 0, 2],
         home_nets: &[[86, 12], [81, 98], [92, 40], [2, 24]],
     },
     OfficeDef {
-        // city: "Berlin", country: "DE",
+        city: "Berlin",
+        country: "DE",
         tz_min: 120,
         net: [192, 88, 99],
         home_nets: &[[84, 128], [91, 64], [79, 200], [87, 122]],
     },
     OfficeDef {
-        // city: "Bangalore", country: "IN",
+        city: "Bangalore",
+        country: "IN",
         tz_min: 330,
         net: [198, 18, 7],
         home_nets: &[[49, 36], [106, 51], [117, 96], [122, 171]],
@@ -140,6 +148,16 @@ pub(crate) const TRAVEL_NETS: &[([u8; 2], &str)] = &[
     ([41, 13], "ZA"),
     ([1, 145], "AU"),
     ([88, 27], "ES"),
+];
+
+/// Residential networks (first two octets, country) far from every office, never used by the organization:
+/// where a thief signs in with a stolen password or session from an ordinary home connection,
+/// so no hosting or VPN list gives it away.
+pub(crate) const REMOTE_HOME_NETS: &[([u8; 2], &str)] = &[
+    ([14, 52], "KR"),
+    ([189, 6], "BR"),
+    ([105, 112], "NG"),
+    ([113, 161], "VN"),
 ];
 
 /// Address blocks attackers come from: VPS/bulletproof hosting and Tor exits, disjoint from

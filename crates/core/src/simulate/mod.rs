@@ -19,6 +19,7 @@ pub(crate) mod clock;
 pub(crate) mod ct;
 pub(crate) mod emit;
 pub(crate) mod flow;
+mod geo;
 pub(crate) mod json;
 pub mod org;
 pub(crate) mod rng;
@@ -450,6 +451,12 @@ impl Simulation {
             .collect()
     }
 
+    /// IP enrichment data for the simulated addresses, `(asn.csv, country.csv)` in the
+    /// `ip-location-db` layouts: scan with `--geo <out>/geo` to enrich with exactly this plan.
+    pub fn geo_csv(&self) -> (String, String) {
+        geo::geo_csv(self.org.company)
+    }
+
     /// The run manifest.
     pub fn manifest(&self, report: &ChunkReport) -> Manifest {
         let truth = self.truth(report);
@@ -469,6 +476,11 @@ impl Simulation {
             account_ids: self.org.accounts.iter().map(|a| a.id.clone()).collect(),
             counts: report.counts,
             background_events: report.counts.events().saturating_sub(malicious),
+            geo: Some(
+                "geo/asn.csv and geo/country.csv place every simulated address (ip-location-db CSV \
+                 layouts; real operators' AS numbers on made-up prefixes): scan with --geo <out>/geo"
+                    .to_string(),
+            ),
             scenarios: truth
                 .iter()
                 .map(|t| ManifestScenario {

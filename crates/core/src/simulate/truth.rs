@@ -136,5 +136,8 @@ pub struct Manifest {
     /// Log records that belong to no malicious scenario: the denominator of false alerts per
     /// 100,000 background events.
     pub background_events: u64,
+    /// What the IP enrichment files beside the logs describe.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub geo: Option<String>,
     pub scenarios: Vec<ManifestScenario>,
 }

@@ -9,6 +9,7 @@ use anyhow::Context;
 use detector_core::detect::EngineConfig;
 use detector_core::evaluate::{self, Options};
 use detector_core::finding::{Finding, Severity};
+use detector_core::incident::{self, IncidentConfig};
 use detector_core::store::MemoryStore;
 
 use crate::cmd::scan::{OutputFormat, render_summary, write_findings};
@@ -81,6 +82,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         &opts,
         ScanSettings {
             engine: EngineConfig::default(),
+            // The simulated world's own address plan: simulated addresses looked up in real
+            // geo data would land in arbitrary places.
+            geo: crate::geo::load(Some(&dir.join("geo")))?,
             ..ScanSettings::default()
         },
         &mut MemoryStore::default(),
@@ -116,6 +120,19 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     );
     write_findings(&mut std::io::stdout().lock(), &shown, OutputFormat::Table)?;
     eprintln!("{}", render_summary(&result, shown.len()));
+
+    let incidents: Vec<_> = incident::group(&result.findings, &IncidentConfig::default())
+        .into_iter()
+        .filter(|i| !i.suppressed)
+        .collect();
+    println!(
+        "\nIncidents ({}: findings on the same actor, key or attacker address within a window; `detector incidents` on a stored scan):",
+        incidents.len()
+    );
+    print!(
+        "{}",
+        incident::render_table(&incidents[..incidents.len().min(args.top)], 160)
+    );
 
     eprintln!("== 3/3 evaluating against the simulator's ground truth");
     let truth_text =

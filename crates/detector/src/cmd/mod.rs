@@ -7,6 +7,8 @@ pub mod entities;
 pub mod evaluate;
 pub mod feedback;
 pub mod findings;
+pub mod geo;
+pub mod incidents;
 pub mod inventory;
 pub mod normalize;
 pub mod review;

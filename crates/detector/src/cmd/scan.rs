@@ -49,6 +49,8 @@ pub struct Args {
     pub rebuild: bool,
     #[command(flatten)]
     pub config: ConfigArgs,
+    #[command(flatten)]
+    pub geo: crate::geo::GeoArgs,
 }
 
 /// Where baselines and findings are kept.
@@ -86,6 +88,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         rebuild: args.rebuild,
         now_ms,
         own_accounts: config.organization.accounts,
+        geo: args.geo.load()?,
     };
     let result = if args.state.ephemeral {
         pipeline::scan(&args.paths, &opts, settings, &mut MemoryStore::default())?

@@ -25,7 +25,8 @@ use rayon::prelude::*;
 pub struct Args {
     /// Output directory (created if missing). Files keep AWS's key layout below it:
     /// AWSLogs/<org>/<account>/CloudTrail/..., AWSLogs/<account>/vpcflowlogs/...,
-    /// s3-access-logs/<bucket>/..., plus truth.jsonl and manifest.json.
+    /// s3-access-logs/<bucket>/..., plus truth.jsonl, manifest.json and geo/ (IP enrichment
+    /// placing every simulated address: `detector scan --geo <out>/geo`).
     #[arg(long, value_name = "DIR")]
     pub out: PathBuf,
     /// Number of days to simulate (1 to 366).
@@ -56,7 +57,9 @@ pub struct Args {
 
 fn scenario_help() -> String {
     let mut s = String::from("Scenarios (malicious, then benign look-alikes):\n");
-    for d in SCENARIOS {
+    let malicious = SCENARIOS.iter().filter(|d| d.label.as_str() == "malicious");
+    let benign = SCENARIOS.iter().filter(|d| d.label.as_str() != "malicious");
+    for d in malicious.chain(benign) {
         s.push_str(&format!(
             "  {:<30} {:<9} {}\n",
             d.name,
@@ -215,6 +218,11 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         args.out.join("manifest.json"),
         serde_json::to_vec_pretty(&manifest)?,
     )?;
+    let (asn_csv, country_csv) = sim.geo_csv();
+    let geo_dir = args.out.join("geo");
+    fs::create_dir_all(&geo_dir).with_context(|| format!("creating {}", geo_dir.display()))?;
+    fs::write(geo_dir.join("asn.csv"), asn_csv)?;
+    fs::write(geo_dir.join("country.csv"), country_csv)?;
     let elapsed = started.elapsed().as_secs_f64().max(1e-6);
     let c = report.counts;
     let total = c.total();

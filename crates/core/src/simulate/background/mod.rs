@@ -3,7 +3,7 @@
 //! alone and the output does not depend on chunking or threads.
 
 pub(crate) mod cicd;
-mod humans;
+pub(crate) mod humans;
 mod network;
 mod ops;
 pub(crate) mod platform;

@@ -6,7 +6,7 @@ use super::{BgFeature, Ctx};
 use crate::simulate::apis::{self, ApiCtx};
 use crate::simulate::background::cicd::deploy;
 use crate::simulate::catalog::TRAVEL_NETS;
-use crate::simulate::clock::{DAY, MINUTE};
+use crate::simulate::clock::{DAY, HOUR, MINUTE};
 use crate::simulate::ct::{self, AssumedOpts, Session, Who};
 use crate::simulate::json::object;
 use crate::simulate::org::HumanKind;
@@ -215,15 +215,51 @@ pub(super) fn nightly_backup(c: &mut Ctx<'_>) {
     }
 }
 
-/// A developer with an IAM user signs in with MFA from a hotel abroad once and reads a bit.
+/// Time a traveller needs between home and the hotel, each way: the longest flights plus the
+/// airports. The trip must fit between two working days or the look-alike is in fact
+/// impossible travel.
+const TRIP_MS: i64 = 16 * HOUR;
+
+/// A day off for person `h` at or after the cursor (else before it) with an afternoon that is
+/// at least [`TRIP_MS`] after their last work and before their next: a holiday abroad.
+fn day_off_abroad(c: &mut Ctx<'_>, h: usize, tz_min: i32) -> Option<i64> {
+    use crate::simulate::background::humans::day_plan;
+    let sim = c.sim;
+    let tz = i64::from(tz_min) * MINUTE;
+    let first = c.day();
+    let days = i64::from(sim.cfg.days);
+    let offset = c.r.between(0, 3 * HOUR);
+    (first..days).chain((1..first).rev()).find_map(|d| {
+        if day_plan(sim, h, d).is_some() {
+            return None;
+        }
+        let t = sim.start_ms() + d * DAY + 14 * HOUR - tz + offset;
+        let last_work = day_plan(sim, h, d - 1).map_or(i64::MIN / 2, |p| p.end);
+        let next_work = day_plan(sim, h, d + 1).map_or(i64::MAX / 2, |p| p.start);
+        (t - last_work >= TRIP_MS
+            && next_work - (t + HOUR) >= TRIP_MS
+            && t + 3 * HOUR < sim.end_ms())
+        .then_some(t)
+    })
+}
+
+/// A developer with an IAM user, on a day off abroad, signs in with MFA from the hotel once
+/// and reads a bit. The day is chosen so the trip is possible: no work at home within
+/// [`TRIP_MS`] either side.
 pub(super) fn traveller(c: &mut Ctx<'_>) {
     let org = c.org;
-    let Some(h) = org.humans.iter().find(|h| h.iam.is_some()) else {
+    let Some(hi) = org.humans.iter().position(|h| h.iam.is_some()) else {
         return;
     };
+    let h = &org.humans[hi];
     let Some(user) = h.iam.clone() else { return };
-    weekday(c);
-    c.at_local_hour(h.tz_min, 18);
+    match day_off_abroad(c, hi, h.tz_min) {
+        Some(t) => c.t = t,
+        None => {
+            weekday(c);
+            c.at_local_hour(h.tz_min, 18);
+        }
+    }
     let (net, _country) = TRAVEL_NETS[c.r.index(TRAVEL_NETS.len())];
     let ip = format!(
         "{}.{}.{}.{}",

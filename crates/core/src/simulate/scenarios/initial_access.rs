@@ -202,3 +202,123 @@ pub(super) fn root_account_use(c: &mut Ctx<'_>) {
         c.emit(&k, c.call(&k, src, name));
     }
 }
+
+/// A console sign-in with MFA for an IAM user, as the sign-in service records it.
+fn mfa_console_login(
+    c: &mut Ctx<'_>,
+    user: &crate::simulate::org::IamUser,
+    ip: &str,
+    ua: &str,
+) -> String {
+    let login_who = Who {
+        json: object(|o| {
+            o.str("type", "IAMUser")
+                .str("principalId", &user.user_id)
+                .str("arn", &user.arn())
+                .str("accountId", &user.account_id)
+                .str("userName", &user.name);
+        }),
+        arn: user.arn(),
+        key: String::new(),
+    };
+    let l = c.actor(user.account, login_who, ip, ua);
+    let mut call = c.call(&l, "signin.amazonaws.com", "ConsoleLogin");
+    call.read_only = Some(false);
+    call.tls = false;
+    call.event_version = "1.09";
+    let mut call = console_login(call, true, "Yes");
+    call.additional = Some(object(|o| {
+        o.str(
+            "LoginTo",
+            "https://console.aws.amazon.com/console/home?state=hashArgs%23&isauthcode=true",
+        )
+        .str("MobileVersion", "No")
+        .str(
+            "MFAIdentifier",
+            &format!("arn:aws:iam::{}:mfa/{}", user.account_id, user.name),
+        )
+        .str("MFAUsed", "Yes");
+    }));
+    c.emit(&l, call)
+}
+
+/// A developer signs in to the console at the office in the morning and reads a little. Within
+/// half an hour the same password and MFA code, phished through a relay, sign in from an
+/// ordinary home connection on another continent (no VPN or hosting address to give it away),
+/// and the thief reads secrets, buckets and users.
+pub(super) fn impossible_travel(c: &mut Ctx<'_>) {
+    use crate::simulate::apis::{self, ApiCtx};
+    use crate::simulate::catalog::REMOTE_HOME_NETS;
+    let org = c.org;
+    let Some(h) = org.humans.iter().rfind(|h| h.iam.is_some()) else {
+        return;
+    };
+    let Some(user) = h.iam.clone() else { return };
+    while crate::simulate::clock::weekday(c.t) >= 5
+        && c.t + crate::simulate::clock::DAY < c.sim.end_ms()
+    {
+        c.t += crate::simulate::clock::DAY;
+    }
+    c.at_local_hour(h.tz_min, 9);
+    let office_ip = org.offices[h.office].ips[0].to_string();
+    let ctx = ApiCtx {
+        org,
+        account: user.account,
+        region: org.accounts[user.account].regions[0],
+    };
+    let reads = |c: &mut Ctx<'_>, ip: &str, ua: &str, n: i64, gap: (i64, i64)| {
+        let key = format!("ASIA{}", c.r.upper_id(16));
+        let s = c.actor(
+            user.account,
+            ct::iam_user(
+                &user,
+                Some(Session {
+                    access_key: &key,
+                    created_ms: c.t,
+                    mfa: true,
+                }),
+            ),
+            ip,
+            ua,
+        );
+        for _ in 0..n {
+            let (src, name, _, cmd) = *apis::pick_entry(&mut c.r, apis::READS);
+            let api = apis::call(src, name, cmd, &mut c.r, &ctx);
+            let mut call = c.call(&s, api.source, api.name).console();
+            call.request = api.req;
+            call.error = api.error;
+            if api.global {
+                call.region = "us-east-1";
+            }
+            c.step(gap.0, gap.1);
+            c.emit(&s, call);
+        }
+        s
+    };
+    mfa_console_login(c, &user, &office_ip, h.browser);
+    let n = c.r.between(3, 8);
+    reads(c, &office_ip, h.browser, n, (20_000, 90_000));
+    c.step(10 * MINUTE, 25 * MINUTE);
+    let (net, _country) = REMOTE_HOME_NETS[c.r.index(REMOTE_HOME_NETS.len())];
+    let ip = format!(
+        "{}.{}.{}.{}",
+        net[0],
+        net[1],
+        c.r.between(0, 255),
+        c.r.between(1, 254)
+    );
+    c.ind.ips.insert(ip.clone());
+    c.resource(&user.arn());
+    let thief_ua = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/127.0.0.0 Safari/537.36";
+    mfa_console_login(c, &user, &ip, thief_ua);
+    let n = c.r.between(8, 20);
+    let s = reads(c, &ip, thief_ua, n, (5_000, 40_000));
+    for (src, name) in [
+        ("secretsmanager.amazonaws.com", "ListSecrets"),
+        ("s3.amazonaws.com", "ListBuckets"),
+        ("iam.amazonaws.com", "ListUsers"),
+        ("iam.amazonaws.com", "ListAccessKeys"),
+    ] {
+        c.emit(&s, c.call(&s, src, name).console());
+    }
+}

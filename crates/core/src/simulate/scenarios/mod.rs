@@ -368,7 +368,7 @@ pub static SCENARIOS: &[ScenarioDef] = &[
         Benign,
         [],
         [],
-        "A developer signs in with MFA from another country once.",
+        "A developer on a day off abroad signs in once with MFA from a hotel, many hours after last working at home.",
         benign::traveller
     ),
     scenario!(
@@ -386,6 +386,16 @@ pub static SCENARIOS: &[ScenarioDef] = &[
         [],
         "A team starts calling Amazon Bedrock from a new function.",
         benign::new_service
+    ),
+    // Appended (not grouped with the other attacks) so earlier scenarios keep their tags and
+    // therefore their attacker networks.
+    scenario!(
+        "impossible-travel",
+        Malicious,
+        ["T1078.004"],
+        ["initial-access"],
+        "A developer signs in at the office; within half an hour the same user signs in with MFA from a home connection on another continent and reads secrets, buckets and users.",
+        initial_access::impossible_travel
     ),
 ];
 
