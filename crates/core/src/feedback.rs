@@ -141,19 +141,9 @@ pub fn accounts_of(f: &Finding) -> Vec<String> {
 }
 
 /// The network an address is judged by: the /24 (IPv4) or /48 (IPv6) it sits in, which is
-/// what one office, VPN egress or cloud NAT typically spans.
-pub fn network_of(ip: IpAddr) -> String {
-    match ip {
-        IpAddr::V4(v4) => {
-            let o = v4.octets();
-            format!("{}.{}.{}.0/24", o[0], o[1], o[2])
-        }
-        IpAddr::V6(v6) => {
-            let s = v6.segments();
-            format!("{:x}:{:x}:{:x}::/48", s[0], s[1], s[2])
-        }
-    }
-}
+/// what one office, VPN egress or cloud NAT typically spans; the same granularity the
+/// behavioural baselines learn networks at.
+pub use crate::detect::activity::network_of;
 
 /// A configured suppression rule. Every field given must match; at least one must be given.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
