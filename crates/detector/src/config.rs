@@ -11,6 +11,9 @@
 //! [organization]
 //! accounts = ["111122223333"]   # own accounts whose logs are not in the input
 //!
+//! [incidents]
+//! window_ms = 86400000          # largest gap between linked findings
+//!
 //! [[suppress]]
 //! detector = "attack-tool"
 //! principal = "arn:aws:iam::*:user/pentest-*"
@@ -24,6 +27,7 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 use detector_core::detect::EngineConfig;
 use detector_core::feedback::SuppressionRule;
+use detector_core::incident::IncidentConfig;
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -31,6 +35,8 @@ use serde::{Deserialize, Serialize};
 pub struct Config {
     pub engine: EngineConfig,
     pub organization: Organization,
+    /// How findings are grouped into incidents (`detector incidents`, the demo).
+    pub incidents: IncidentConfig,
     pub suppress: Vec<SuppressionRule>,
 }
 

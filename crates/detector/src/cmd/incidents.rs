@@ -11,6 +11,7 @@ use detector_core::incident::{self, Incident, IncidentConfig};
 use detector_core::store::{FindingFilter, StateStore};
 
 use crate::cmd::scan::StateArgs;
+use crate::config::ConfigArgs;
 use crate::store::Store;
 
 #[derive(clap::Args, Debug)]
@@ -21,41 +22,54 @@ pub struct Args {
     pub state: StateArgs,
     #[command(flatten)]
     pub grouping: GroupingArgs,
+    #[command(flatten)]
+    pub config: ConfigArgs,
 }
 
-/// How findings are grouped (defaults from `IncidentConfig`).
-#[derive(clap::Args, Debug, Clone)]
+/// How findings are grouped: the `[incidents]` section of the configuration file, then these
+/// flags on top (defaults: 24 h window, 6 h across one person's SSO sessions, pivots shared by
+/// more than 3 principals ignored, incidents at most 72 h long).
+#[derive(clap::Args, Debug, Clone, Default)]
 pub struct GroupingArgs {
     /// Largest gap, in hours, between two findings on the same principal, key or address.
-    #[arg(long, global = true, default_value_t = 24.0)]
-    pub window_hours: f64,
+    #[arg(long, global = true)]
+    pub window_hours: Option<f64>,
     /// Largest gap, in hours, between findings linked only by the person behind SSO sessions in
     /// different accounts or permission sets.
-    #[arg(long, global = true, default_value_t = 6.0)]
-    pub person_window_hours: f64,
+    #[arg(long, global = true)]
+    pub person_window_hours: Option<f64>,
     /// A principal, key or address seen with more principals than this is shared (office NAT,
     /// CI role) and links nothing.
-    #[arg(long, global = true, default_value_t = 3)]
-    pub max_pivot_principals: usize,
+    #[arg(long, global = true)]
+    pub max_pivot_principals: Option<usize>,
     /// Longest an incident may grow, in hours (0: no limit).
-    #[arg(long, global = true, default_value_t = 72.0)]
-    pub max_span_hours: f64,
+    #[arg(long, global = true)]
+    pub max_span_hours: Option<f64>,
 }
 
 impl GroupingArgs {
-    fn config(&self) -> anyhow::Result<IncidentConfig> {
-        let ms = |flag: &str, hours: f64| -> anyhow::Result<i64> {
+    fn config(&self, base: IncidentConfig) -> anyhow::Result<IncidentConfig> {
+        let ms = |flag: &str, hours: Option<f64>, default: i64| -> anyhow::Result<i64> {
+            let Some(hours) = hours else {
+                return Ok(default);
+            };
             if !(hours.is_finite() && hours >= 0.0) {
                 bail!("--{flag} must be a non-negative number of hours, not {hours}");
             }
             Ok((hours * 3_600_000.0).min(i64::MAX as f64 / 4.0) as i64)
         };
         Ok(IncidentConfig {
-            window_ms: ms("window-hours", self.window_hours)?,
-            person_window_ms: ms("person-window-hours", self.person_window_hours)?,
-            max_span_ms: ms("max-span-hours", self.max_span_hours)?,
-            max_pivot_principals: self.max_pivot_principals,
-            ..IncidentConfig::default()
+            window_ms: ms("window-hours", self.window_hours, base.window_ms)?,
+            person_window_ms: ms(
+                "person-window-hours",
+                self.person_window_hours,
+                base.person_window_ms,
+            )?,
+            max_span_ms: ms("max-span-hours", self.max_span_hours, base.max_span_ms)?,
+            max_pivot_principals: self
+                .max_pivot_principals
+                .unwrap_or(base.max_pivot_principals),
+            ..base
         })
     }
 }
@@ -109,7 +123,8 @@ fn load(store: &Store) -> anyhow::Result<Vec<Finding>> {
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let cfg = args.grouping.config()?;
+    let (config, _) = args.config.load()?;
+    let cfg = args.grouping.config(config.incidents)?;
     let store = Store::open_or_default(args.state.state.as_deref())?;
     let findings = load(&store)?;
     let incidents = incident::group(&findings, &cfg);
@@ -264,14 +279,30 @@ mod tests {
     #[test]
     fn grouping_flags_are_checked() {
         let g = |w: f64| GroupingArgs {
-            window_hours: w,
-            person_window_hours: 6.0,
-            max_pivot_principals: 3,
-            max_span_hours: 72.0,
+            window_hours: Some(w),
+            ..GroupingArgs::default()
         };
-        assert_eq!(g(24.0).config().unwrap(), IncidentConfig::default());
-        assert!(g(-1.0).config().is_err());
-        assert!(g(f64::NAN).config().is_err());
-        assert!(g(f64::INFINITY).config().is_err());
+        let d = IncidentConfig::default();
+        assert_eq!(g(24.0).config(d.clone()).unwrap(), d);
+        assert_eq!(
+            GroupingArgs::default().config(d.clone()).unwrap(),
+            d,
+            "no flags: the configured values"
+        );
+        let from_file = IncidentConfig {
+            window_ms: 3_600_000,
+            ..d.clone()
+        };
+        assert_eq!(
+            GroupingArgs::default()
+                .config(from_file.clone())
+                .unwrap()
+                .window_ms,
+            3_600_000
+        );
+        assert_eq!(g(2.0).config(from_file).unwrap().window_ms, 7_200_000);
+        assert!(g(-1.0).config(d.clone()).is_err());
+        assert!(g(f64::NAN).config(d.clone()).is_err());
+        assert!(g(f64::INFINITY).config(d).is_err());
     }
 }
