@@ -1277,16 +1277,9 @@ mod tests {
         }
     }
 
-    /// A finding at `t` minutes after T0 by `principal` from `ip` (either may be empty).
-    fn f(uid: &str, t: i64, risk: u8, attacks: &[&str], principal: &str, ip: &str) -> Finding {
-        let mut observables = Vec::new();
-        if !principal.is_empty() {
-            observables.push(obs(ObservableType::PrincipalArn, principal));
-        }
-        if !ip.is_empty() {
-            observables.push(obs(ObservableType::IpAddress, ip));
-        }
-        observables.push(obs(ObservableType::Account, ACCT));
+    /// A rule finding in ACCT at time 0 with nothing else: what the builders here and the
+    /// property tests start from.
+    pub(super) fn blank(uid: &str, risk: u8) -> Finding {
         Finding {
             uid: uid.to_string(),
             detector: format!("det-{uid}"),
@@ -1298,20 +1291,42 @@ mod tests {
             risk_score: risk,
             confidence: 80,
             severity: SeverityThresholds::default().severity(risk),
-            attacks: attacks.iter().map(|a| (*a).to_string()).collect(),
-            first_seen_ms: T0 + t * MIN,
-            last_seen_ms: T0 + t * MIN,
-            related: vec![format!("ev-{uid}")],
-            related_count: 1,
-            observables,
+            attacks: Vec::new(),
+            first_seen_ms: 0,
+            last_seen_ms: 0,
+            related: Vec::new(),
+            related_count: 0,
+            observables: Vec::new(),
             resources: Vec::new(),
-            region: Some("us-east-1".into()),
+            region: None,
             account: Some(ACCT.into()),
             anomaly: Vec::new(),
             enrichments: Vec::new(),
             occurrences: 1,
             is_new: true,
             suppressed: None,
+        }
+    }
+
+    /// A finding at `t` minutes after T0 by `principal` from `ip` (either may be empty).
+    fn f(uid: &str, t: i64, risk: u8, attacks: &[&str], principal: &str, ip: &str) -> Finding {
+        let mut observables = Vec::new();
+        if !principal.is_empty() {
+            observables.push(obs(ObservableType::PrincipalArn, principal));
+        }
+        if !ip.is_empty() {
+            observables.push(obs(ObservableType::IpAddress, ip));
+        }
+        observables.push(obs(ObservableType::Account, ACCT));
+        Finding {
+            attacks: attacks.iter().map(|a| (*a).to_string()).collect(),
+            first_seen_ms: T0 + t * MIN,
+            last_seen_ms: T0 + t * MIN,
+            related: vec![format!("ev-{uid}")],
+            related_count: 1,
+            observables,
+            region: Some("us-east-1".into()),
+            ..blank(uid, risk)
         }
     }
 
@@ -1337,6 +1352,20 @@ mod tests {
         IncidentConfig::default()
     }
 
+    /// The default grouping, but listing every incident however small.
+    fn lone() -> IncidentConfig {
+        IncidentConfig {
+            min_findings: 1,
+            single_finding_min_risk: 0,
+            ..cfg()
+        }
+    }
+
+    /// Whether one of the reasons `inc` was linked mentions `part`.
+    fn linked_by(inc: &Incident, part: &str) -> bool {
+        inc.linked_by.iter().any(|l| l.contains(part))
+    }
+
     #[test]
     fn same_principal_within_window_is_one_incident() {
         let alice = user("alice");
@@ -1351,11 +1380,7 @@ mod tests {
         assert_eq!(inc.first_seen_ms, T0);
         assert_eq!(inc.last_seen_ms, T0 + 20 * 60 * MIN);
         assert_eq!(inc.principals, vec![alice.clone()]);
-        assert!(
-            inc.linked_by.iter().any(|l| l.contains("user/alice")),
-            "{:?}",
-            inc.linked_by
-        );
+        assert!(linked_by(inc, "user/alice"), "{:?}", inc.linked_by);
         // The timeline is in time order whatever the risk.
         let times: Vec<i64> = inc.timeline.iter().map(|t| t.time_ms).collect();
         assert!(times.windows(2).all(|w| w[0] <= w[1]));
@@ -1386,31 +1411,18 @@ mod tests {
     fn shared_office_ip_does_not_merge_principals() {
         // Ten colleagues behind one office NAT, each with two findings within the same hour.
         let mut v = Vec::new();
+        let nat = "203.0.113.10";
         for p in 0..10 {
             let who = user(&format!("dev{p}"));
-            v.push(f(
-                &format!("{p}-x"),
-                p,
-                50,
-                &["T1078.004"],
-                &who,
-                "203.0.113.10",
-            ));
-            v.push(f(
-                &format!("{p}-y"),
-                p + 5,
-                50,
-                &["T1580"],
-                &who,
-                "203.0.113.10",
-            ));
+            v.push(f(&format!("{p}-x"), p, 50, &["T1078.004"], &who, nat));
+            v.push(f(&format!("{p}-y"), p + 5, 50, &["T1580"], &who, nat));
         }
         let incs = group(&v, &cfg());
         assert_eq!(incs.len(), 10, "{:#?}", members(&incs));
         for inc in &incs {
             assert_eq!(inc.principals.len(), 1, "{:?}", inc.principals);
             assert_eq!(inc.findings.len(), 2);
-            assert!(!inc.linked_by.iter().any(|l| l.contains("203.0.113.10")));
+            assert!(!linked_by(inc, "203.0.113.10"));
             // A shared address is not named as where the attack came from.
             assert!(!inc.title.contains("203.0.113.10"), "{}", inc.title);
         }
@@ -1434,14 +1446,7 @@ mod tests {
             f("p", 0, 60, &["T1078.004"], &user("alice"), "10.0.0.5"),
             f("q", 30, 60, &["T1485"], &user("bob"), "10.0.0.5"),
         ];
-        let incs = group(
-            &v,
-            &IncidentConfig {
-                min_findings: 1,
-                single_finding_min_risk: 0,
-                ..cfg()
-            },
-        );
+        let incs = group(&v, &lone());
         assert_eq!(incs.len(), 2);
         assert_eq!(public_ip("10.1.2.3"), None);
         assert_eq!(public_ip("100.64.0.1"), None);
@@ -1477,12 +1482,7 @@ mod tests {
             incs[0].access_keys,
             vec!["AKIAEXAMPLEKEY000001".to_string()]
         );
-        assert!(
-            incs[0]
-                .linked_by
-                .iter()
-                .any(|l| l.contains("AKIAEXAMPLEKEY000001"))
-        );
+        assert!(linked_by(&incs[0], "AKIAEXAMPLEKEY000001"));
     }
 
     #[test]
@@ -1617,79 +1617,30 @@ mod tests {
         let sso = |acct: &str, set: &str| {
             format!("arn:aws:sts::{acct}:assumed-role/AWSReservedSSO_{set}_abc/eve@example.com")
         };
+        // Eve as admin in one account and read-only in another.
+        let (admin, ro) = (
+            sso("111122223333", "Admin"),
+            sso("444455556666", "ReadOnly"),
+        );
         let v = vec![
-            f(
-                "x",
-                0,
-                70,
-                &["T1078.004"],
-                &sso("111122223333", "Admin"),
-                "",
-            ),
-            f(
-                "y",
-                120,
-                70,
-                &["T1562.008"],
-                &sso("444455556666", "ReadOnly"),
-                "",
-            ),
+            f("x", 0, 70, &["T1078.004"], &admin, ""),
+            f("y", 120, 70, &["T1562.008"], &ro, ""),
         ];
         let incs = group(&v, &cfg());
         assert_eq!(members(&incs), vec![vec!["x", "y"]]);
-        assert!(
-            incs[0]
-                .linked_by
-                .iter()
-                .any(|l| l.contains("person eve@example.com"))
-        );
+        assert!(linked_by(&incs[0], "person eve@example.com"));
         // The same person in another permission set 20 hours later is not the same story...
         let v = vec![
-            f(
-                "x",
-                0,
-                70,
-                &["T1078.004"],
-                &sso("111122223333", "Admin"),
-                "",
-            ),
-            f("x2", 5, 70, &["T1580"], &sso("111122223333", "Admin"), ""),
-            f(
-                "y",
-                20 * 60,
-                70,
-                &["T1562.008"],
-                &sso("444455556666", "ReadOnly"),
-                "",
-            ),
-            f(
-                "y2",
-                20 * 60 + 5,
-                70,
-                &["T1485"],
-                &sso("444455556666", "ReadOnly"),
-                "",
-            ),
+            f("x", 0, 70, &["T1078.004"], &admin, ""),
+            f("x2", 5, 70, &["T1580"], &admin, ""),
+            f("y", 20 * 60, 70, &["T1562.008"], &ro, ""),
+            f("y2", 20 * 60 + 5, 70, &["T1485"], &ro, ""),
         ];
         assert_eq!(group(&v, &cfg()).len(), 2);
         // ...but one session is, within the day.
         let v = vec![
-            f(
-                "x",
-                0,
-                70,
-                &["T1078.004"],
-                &sso("111122223333", "Admin"),
-                "",
-            ),
-            f(
-                "z",
-                20 * 60,
-                70,
-                &["T1562.008"],
-                &sso("111122223333", "Admin"),
-                "",
-            ),
+            f("x", 0, 70, &["T1078.004"], &admin, ""),
+            f("z", 20 * 60, 70, &["T1562.008"], &admin, ""),
         ];
         assert_eq!(group(&v, &cfg()).len(), 1);
     }
@@ -1707,14 +1658,7 @@ mod tests {
                 &session(&format!("run-{s}")),
             ));
         }
-        let incs = group(
-            &v,
-            &IncidentConfig {
-                min_findings: 1,
-                single_finding_min_risk: 0,
-                ..cfg()
-            },
-        );
+        let incs = group(&v, &lone());
         assert_eq!(incs.len(), 6, "{:?}", members(&incs));
         // The title names the session, not the shared role.
         assert!(
@@ -1802,17 +1746,12 @@ mod tests {
         let signin = f("signin", 40, 40, &["T1078.004"], &user("newhire"), "");
         let incs = group(&[created(0), signin.clone()], &cfg());
         assert_eq!(members(&incs), vec![vec!["create", "signin"]]);
-        assert!(incs[0].linked_by.iter().any(|l| l.contains("resource")));
+        assert!(linked_by(&incs[0], "resource"));
         // Five hours apart it is two stories.
-        let lone = IncidentConfig {
-            min_findings: 1,
-            single_finding_min_risk: 0,
-            ..cfg()
-        };
         let mut later = signin;
         later.first_seen_ms += 5 * HOUR_MS;
         later.last_seen_ms += 5 * HOUR_MS;
-        assert_eq!(group(&[created(0), later], &lone).len(), 2);
+        assert_eq!(group(&[created(0), later], &lone()).len(), 2);
         // A storm naming many buckets links through none of them.
         let mut storm = f("storm", 0, 60, &["T1530"], &user("scanner"), "");
         for b in 0..5 {
@@ -1825,7 +1764,7 @@ mod tests {
         exposed
             .observables
             .push(obs(ObservableType::ResourceUid, "arn:aws:s3:::bucket-1"));
-        assert_eq!(group(&[storm, exposed], &lone).len(), 2);
+        assert_eq!(group(&[storm, exposed], &lone()).len(), 2);
     }
 
     #[test]
@@ -1845,12 +1784,7 @@ mod tests {
         let assume = f("assume", 30, 75, &["T1199"], "999988887777", "141.98.10.36");
         let incs = group(&[trust, assume], &cfg());
         assert_eq!(members(&incs), vec![vec!["assume", "trust"]]);
-        assert!(
-            incs[0]
-                .linked_by
-                .iter()
-                .any(|l| l.contains("foreign account 999988887777"))
-        );
+        assert!(linked_by(&incs[0], "foreign account 999988887777"));
     }
 
     #[test]
@@ -2024,7 +1958,7 @@ mod tests {
 mod props {
     #![allow(clippy::unwrap_used)]
     use super::*;
-    use crate::finding::{AnalyticType, Observable};
+    use crate::finding::Observable;
     use proptest::prelude::*;
 
     fn arb_finding(i: usize) -> impl Strategy<Value = Finding> {
@@ -2065,30 +1999,16 @@ mod props {
                     }
                 }
                 Finding {
-                    uid: format!("f{i:03}"),
                     detector: format!("d{}", i % 4),
                     detector_name: "d".into(),
-                    analytic: AnalyticType::Rule,
                     title: format!("t{i}"),
-                    desc: String::new(),
-                    remediation: String::new(),
-                    risk_score: risk,
                     confidence: 50,
-                    severity: SeverityThresholds::default().severity(risk),
                     attacks: attacks.into_iter().map(String::from).collect(),
                     first_seen_ms: start * 60_000,
                     last_seen_ms: (start + len) * 60_000,
-                    related: Vec::new(),
-                    related_count: 0,
                     observables,
-                    resources: Vec::new(),
-                    region: None,
-                    account: Some("111122223333".into()),
-                    anomaly: Vec::new(),
-                    enrichments: Vec::new(),
-                    occurrences: 1,
-                    is_new: true,
                     suppressed: sup.then(|| "x".to_string()),
+                    ..super::tests::blank(&format!("f{i:03}"), risk)
                 }
             })
     }

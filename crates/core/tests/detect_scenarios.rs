@@ -12,6 +12,9 @@ use detector_core::parse::cloudtrail::{CloudTrailRecord, UserIdentity};
 use detector_core::parse::s3access::S3AccessRecord;
 use detector_core::parse::vpcflow::FlowRecord;
 
+mod common;
+use common::{run_engine, sorted};
+
 const H: i64 = 3_600_000;
 const D: i64 = 24 * H;
 /// 2024-04-01T00:00:00Z, a Monday.
@@ -99,14 +102,7 @@ fn steady_history(user: &str, days: i64, per_hour: i64) -> Vec<Event> {
 }
 
 fn run(events: &[Event], cfg: EngineConfig) -> Vec<Finding> {
-    let mut e = Engine::new(cfg);
-    for ev in events {
-        if let Some(a) = Activity::from_event(ev) {
-            e.push(a);
-        }
-    }
-    e.finish();
-    e.take_findings()
+    run_engine(Engine::new(cfg), events)
 }
 
 fn by(findings: &[Finding], detector: &str) -> Vec<Finding> {
@@ -331,11 +327,6 @@ fn first_seen_network_and_offensive_client_but_not_a_traveller() {
     assert!(f.observables.iter().any(|o| o.value == "203.0.113.200"));
     assert!(f.risk_score >= 40, "risk {}", f.risk_score);
     insta::assert_json_snapshot!("first_seen_offensive_client", f.to_ocsf("test"));
-}
-
-fn sorted(mut v: Vec<Event>) -> Vec<Event> {
-    v.sort_by_key(|e| e.time_ms);
-    v
 }
 
 fn s3_event(uid: String, t: i64, bucket: &str, op: &str, requester: &str) -> Event {

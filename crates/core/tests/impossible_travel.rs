@@ -11,8 +11,10 @@ use detector_core::detect::{Activity, Ctx, Detector, Engine, EngineConfig};
 use detector_core::event::Event;
 use detector_core::finding::{Finding, ObservableType, Severity};
 use detector_core::geo::{GeoLookup, IpInfo, NetKind};
-use detector_core::parse::Batch;
 use serde_json::{Value, json};
+
+mod common;
+use common::{ct, run_engine, sorted, time};
 
 const MIN: i64 = 60_000;
 const H: i64 = 60 * MIN;
@@ -68,10 +70,6 @@ impl GeoLookup for TestGeo {
     }
 }
 
-fn time(t: i64) -> String {
-    detector_core::time::format_iso8601_ms(t)
-}
-
 fn iam(user: &str) -> Value {
     json!({"type": "IAMUser", "principalId": "AIDA1", "accountId": ACCT, "userName": user,
            "arn": format!("arn:aws:iam::{ACCT}:user/{user}")})
@@ -94,17 +92,10 @@ fn call(n: usize, t: i64, identity: Value, ip: &str, name: &str) -> Value {
     })
 }
 
-fn ct(records: Vec<Value>) -> Vec<Event> {
-    let body = json!({"Records": records}).to_string();
-    let mut batch = Batch::default();
-    detector_core::parse::cloudtrail::parse(&Arc::from("t.json"), body.as_bytes(), &mut batch);
-    assert!(batch.rejects.is_empty(), "{:?}", batch.rejects);
-    batch.events
-}
-
-fn engine(geo: bool) -> Engine {
+/// An engine running only impossible travel, with the test geo data if `geo`.
+fn engine(cfg: EngineConfig, geo: bool) -> Engine {
     let only: Vec<Box<dyn Detector>> = vec![Box::new(ImpossibleTravel::default())];
-    let mut e = Engine::with_detectors(EngineConfig::default(), only);
+    let mut e = Engine::with_detectors(cfg, only);
     if geo {
         e.set_geo(Arc::new(TestGeo));
     }
@@ -112,16 +103,16 @@ fn engine(geo: bool) -> Engine {
 }
 
 fn run_geo(records: Vec<Value>, geo: bool) -> Vec<Finding> {
-    let mut events = ct(records);
-    events.sort_by_key(|e| e.time_ms);
-    let mut e = engine(geo);
-    for ev in &events {
-        if let Some(a) = Activity::from_event(ev) {
-            e.push(a);
-        }
+    run_engine(engine(EngineConfig::default(), geo), &sorted(ct(records)))
+}
+
+/// Feeds `events` straight to `d`, as the engine would, with the test geo data.
+fn observe(d: &mut ImpossibleTravel, events: &[Event], cfg: &EngineConfig, out: &mut Vec<Finding>) {
+    for e in events {
+        let a = Activity::from_event(e).unwrap();
+        let geo = Some(&TestGeo as &dyn GeoLookup);
+        d.observe(&a, &mut Ctx { cfg, out, geo });
     }
-    e.finish();
-    e.take_findings()
 }
 
 fn run(records: Vec<Value>) -> Vec<Finding> {
@@ -400,15 +391,12 @@ fn speed_threshold_is_configurable() {
         console_login(1, T0, "ivan", "84.128.7.7"),
         console_login(2, T0 + 22 * H, "ivan", "126.72.3.4"),
     ];
-    let mut events = ct(recs);
-    events.sort_by_key(|e| e.time_ms);
+    let events = sorted(ct(recs));
     let cfg = EngineConfig {
         impossible_travel_kmh: 300.0,
         ..EngineConfig::default()
     };
-    let only: Vec<Box<dyn Detector>> = vec![Box::new(ImpossibleTravel::default())];
-    let mut e = Engine::with_detectors(cfg, only);
-    e.set_geo(Arc::new(TestGeo));
+    let mut e = engine(cfg, true);
     for ev in &events {
         e.push(Activity::from_event(ev).unwrap());
     }
@@ -427,23 +415,12 @@ fn speed_threshold_is_configurable() {
 #[test]
 fn state_survives_save_and_load() {
     let recs = stolen_session("judy");
-    let mut events = ct(recs);
-    events.sort_by_key(|e| e.time_ms);
+    let events = sorted(ct(recs));
     let (first, second) = events.split_at(2);
     let cfg = EngineConfig::default();
     let mut out = Vec::new();
     let mut d = ImpossibleTravel::default();
-    for e in first {
-        let a = Activity::from_event(e).unwrap();
-        d.observe(
-            &a,
-            &mut Ctx {
-                cfg: &cfg,
-                out: &mut out,
-                geo: Some(&TestGeo),
-            },
-        );
-    }
+    observe(&mut d, first, &cfg, &mut out);
     let saved = d.save();
     let mut d2 = ImpossibleTravel::default();
     d2.load(&saved).unwrap();
@@ -451,17 +428,7 @@ fn state_survives_save_and_load() {
     assert!(d2.load(b"\xff\xff garbage").is_err());
     let mut d2 = ImpossibleTravel::default();
     d2.load(&saved).unwrap();
-    for e in second {
-        let a = Activity::from_event(e).unwrap();
-        d2.observe(
-            &a,
-            &mut Ctx {
-                cfg: &cfg,
-                out: &mut out,
-                geo: Some(&TestGeo),
-            },
-        );
-    }
+    observe(&mut d2, second, &cfg, &mut out);
     // A jump half-collected survives a save too.
     let mid = d2.save();
     let mut d3 = ImpossibleTravel::default();

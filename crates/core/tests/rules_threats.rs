@@ -2,13 +2,12 @@
 //! low) on the benign look-alike that shares its event name.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::sync::Arc;
-
 use detector_core::detect::EngineConfig;
 use detector_core::detect::rules::{check_all, rules};
 use detector_core::finding::{Finding, Severity};
-use detector_core::parse::Batch;
 use serde_json::{Value, json};
+
+mod common;
 
 const ACCT: &str = "111122223333";
 
@@ -51,11 +50,11 @@ fn with(mut r: Value, key: &str, v: Value) -> Value {
 }
 
 fn run(records: &[Value]) -> Vec<Finding> {
-    let body = json!({"Records": records}).to_string();
-    let mut batch = Batch::default();
-    detector_core::parse::cloudtrail::parse(&Arc::from("test.json"), body.as_bytes(), &mut batch);
-    assert!(batch.rejects.is_empty(), "{:?}", batch.rejects);
-    check_all(&rules(), &batch.events, &EngineConfig::default())
+    check_all(
+        &rules(),
+        &common::ct(records.to_vec()),
+        &EngineConfig::default(),
+    )
 }
 
 /// Findings of one rule for one record.
@@ -66,6 +65,20 @@ fn of(rule: &str, r: Value) -> Vec<Finding> {
         .collect()
 }
 
+/// Whether `rule` stays silent on the record.
+fn quiet(rule: &str, r: Value) -> bool {
+    of(rule, r).is_empty()
+}
+
+/// A console sign-in by `who` with the outcome `result` (`Success` or `Failure`).
+fn signin(who: Value, result: &str) -> Value {
+    with(
+        rec(who, "signin", "ConsoleLogin", Value::Null),
+        "responseElements",
+        json!({ "ConsoleLogin": result }),
+    )
+}
+
 fn one(rule: &str, r: Value) -> Finding {
     let mut v = of(rule, r);
     assert_eq!(v.len(), 1, "expected one {rule} finding: {v:#?}");
@@ -74,9 +87,8 @@ fn one(rule: &str, r: Value) -> Finding {
 
 #[test]
 fn logging_stopped_is_critical_and_explains_itself() {
-    let r = rec(
-        sso("eve@example.com"),
-        "cloudtrail",
+    let trail = |name: &str, params: Value| rec(sso("eve@example.com"), "cloudtrail", name, params);
+    let r = trail(
         "StopLogging",
         json!({"name": format!("arn:aws:cloudtrail:us-east-1:{ACCT}:trail/org-trail")}),
     );
@@ -95,86 +107,38 @@ fn logging_stopped_is_critical_and_explains_itself() {
     assert!(!f.remediation.is_empty() && f.desc.contains("198.51.100.20"));
     // A refused attempt is not the event.
     let failed = with(
-        rec(
-            sso("eve@example.com"),
-            "cloudtrail",
-            "StopLogging",
-            json!({"name": "org-trail"}),
-        ),
+        trail("StopLogging", json!({"name": "org-trail"})),
         "errorCode",
         json!("AccessDenied"),
     );
-    assert!(of("logging-tampering", failed).is_empty());
+    assert!(quiet("logging-tampering", failed));
     // StartLogging is the opposite.
-    assert!(
-        of(
-            "logging-tampering",
-            rec(
-                sso("eve@example.com"),
-                "cloudtrail",
-                "StartLogging",
-                json!({"name": "org-trail"})
-            )
-        )
-        .is_empty()
-    );
+    let start = trail("StartLogging", json!({"name": "org-trail"}));
+    assert!(quiet("logging-tampering", start));
 }
 
 #[test]
 fn event_selectors_judged_by_content() {
+    let put = |selectors: Value| rec(user("ops"), "cloudtrail", "PutEventSelectors", selectors);
+    let severity = |selectors: Value| one("logging-tampering", put(selectors)).severity;
     let off = json!({"trailName": "t", "eventSelectors": [{"readWriteType": "All", "includeManagementEvents": false, "dataResources": []}]});
-    assert!(
-        one(
-            "logging-tampering",
-            rec(user("ops"), "cloudtrail", "PutEventSelectors", off)
-        )
-        .severity
-            >= Severity::High
-    );
+    assert!(severity(off) >= Severity::High);
     let narrowed = json!({"trailName": "t", "eventSelectors": [{"readWriteType": "ReadOnly", "includeManagementEvents": true}]});
-    assert_eq!(
-        one(
-            "logging-tampering",
-            rec(user("ops"), "cloudtrail", "PutEventSelectors", narrowed)
-        )
-        .severity,
-        Severity::Medium
-    );
+    assert_eq!(severity(narrowed), Severity::Medium);
     let full = json!({"trailName": "t", "eventSelectors": [{"readWriteType": "All", "includeManagementEvents": true,
         "dataResources": [{"type": "AWS::S3::Object", "values": ["arn:aws:s3"]}]}]});
-    assert!(
-        of(
-            "logging-tampering",
-            rec(user("ops"), "cloudtrail", "PutEventSelectors", full)
-        )
-        .is_empty()
-    );
+    assert!(quiet("logging-tampering", put(full)));
     let adv_data_only = json!({"trailName": "t", "advancedEventSelectors": [{"fieldSelectors": [{"field": "eventCategory", "equals": ["Data"]}]}]});
-    assert!(
-        one(
-            "logging-tampering",
-            rec(
-                user("ops"),
-                "cloudtrail",
-                "PutEventSelectors",
-                adv_data_only
-            )
-        )
-        .severity
-            >= Severity::High
-    );
+    assert!(severity(adv_data_only) >= Severity::High);
     let adv_mgmt = json!({"trailName": "t", "advancedEventSelectors": [{"fieldSelectors": [{"field": "eventCategory", "equals": ["Management"]}]}]});
-    assert!(
-        of(
-            "logging-tampering",
-            rec(user("ops"), "cloudtrail", "PutEventSelectors", adv_mgmt)
-        )
-        .is_empty()
-    );
+    assert!(quiet("logging-tampering", put(adv_mgmt)));
 }
 
 #[test]
 fn security_services_disabled() {
+    let quiet_on = |svc: &str, name: &str, params: Value| {
+        quiet("logging-tampering", rec(sso("eve"), svc, name, params))
+    };
     let gd = one(
         "logging-tampering",
         rec(
@@ -185,92 +149,36 @@ fn security_services_disabled() {
         ),
     );
     assert!(gd.severity >= Severity::High && gd.attacks.contains(&"T1562.001".to_string()));
-    assert!(
-        !of(
-            "logging-tampering",
-            rec(
-                sso("eve"),
-                "guardduty",
-                "UpdateDetector",
-                json!({"detectorId": "abc", "enable": false})
-            )
-        )
-        .is_empty()
-    );
-    assert!(
-        of(
-            "logging-tampering",
-            rec(
-                sso("eve"),
-                "guardduty",
-                "UpdateDetector",
-                json!({"detectorId": "abc", "enable": true})
-            )
-        )
-        .is_empty()
-    );
-    assert!(
-        !of(
-            "logging-tampering",
-            rec(
-                sso("eve"),
-                "guardduty",
-                "CreateFilter",
-                json!({"detectorId": "abc", "name": "hide", "action": "ARCHIVE"})
-            )
-        )
-        .is_empty()
-    );
-    assert!(
-        of(
-            "logging-tampering",
-            rec(
-                sso("eve"),
-                "guardduty",
-                "CreateFilter",
-                json!({"detectorId": "abc", "name": "n", "action": "NOOP"})
-            )
-        )
-        .is_empty()
-    );
+    let update = |enable: bool| json!({"detectorId": "abc", "enable": enable});
+    assert!(!quiet_on("guardduty", "UpdateDetector", update(false)));
+    assert!(quiet_on("guardduty", "UpdateDetector", update(true)));
+    let filter =
+        |name: &str, action: &str| json!({"detectorId": "abc", "name": name, "action": action});
+    assert!(!quiet_on(
+        "guardduty",
+        "CreateFilter",
+        filter("hide", "ARCHIVE")
+    ));
+    assert!(quiet_on("guardduty", "CreateFilter", filter("n", "NOOP")));
     for (svc, name) in [
         ("config", "StopConfigurationRecorder"),
         ("config", "DeleteDeliveryChannel"),
         ("securityhub", "DisableSecurityHub"),
         ("ec2", "DeleteFlowLogs"),
     ] {
-        assert!(
-            !of("logging-tampering", rec(sso("eve"), svc, name, json!({}))).is_empty(),
-            "{name}"
-        );
+        assert!(!quiet_on(svc, name, json!({})), "{name}");
     }
     // Logging switched off on a bucket, not switched on.
     let off = json!({"bucketName": "b", "BucketLoggingStatus": {}});
-    assert!(
-        !of(
-            "logging-tampering",
-            rec(sso("eve"), "s3", "PutBucketLogging", off)
-        )
-        .is_empty()
-    );
+    assert!(!quiet_on("s3", "PutBucketLogging", off));
     let on = json!({"bucketName": "b", "BucketLoggingStatus": {"LoggingEnabled": {"TargetBucket": "logs"}}});
-    assert!(
-        of(
-            "logging-tampering",
-            rec(sso("eve"), "s3", "PutBucketLogging", on)
-        )
-        .is_empty()
-    );
+    assert!(quiet_on("s3", "PutBucketLogging", on));
 }
 
 #[test]
 fn root_use() {
     let login = with(
-        with(
-            rec(root(), "signin", "ConsoleLogin", Value::Null),
-            "responseElements",
-            json!({"ConsoleLogin": "Success"}),
-        ),
+        signin(root(), "Success"),
         "additionalEventData",
         json!({"MFAUsed": "No"}),
     );
@@ -291,28 +199,15 @@ fn root_use() {
         Severity::Low
     );
     // An IAM user is not root.
-    assert!(
-        of(
-            "root-usage",
-            rec(user("bob"), "iam", "ListUsers", Value::Null)
-        )
-        .is_empty()
-    );
+    assert!(quiet(
+        "root-usage",
+        rec(user("bob"), "iam", "ListUsers", Value::Null)
+    ));
 }
 
 #[test]
 fn console_signin_without_mfa_is_low_and_sso_is_silent() {
-    let ok = |who: Value, add: Value| {
-        with(
-            with(
-                rec(who, "signin", "ConsoleLogin", Value::Null),
-                "responseElements",
-                json!({"ConsoleLogin": "Success"}),
-            ),
-            "additionalEventData",
-            add,
-        )
-    };
+    let ok = |who: Value, add: Value| with(signin(who, "Success"), "additionalEventData", add);
     assert_eq!(
         one("console-signin", ok(user("bob"), json!({"MFAUsed": "No"}))).severity,
         Severity::Low
@@ -320,11 +215,7 @@ fn console_signin_without_mfa_is_low_and_sso_is_silent() {
     assert!(of("console-signin", ok(user("bob"), json!({"MFAUsed": "Yes"}))).is_empty());
     assert!(of("console-signin", ok(sso("bob"), json!({"MFAUsed": "No"}))).is_empty());
     let fail = with(
-        with(
-            rec(user("bob"), "signin", "ConsoleLogin", Value::Null),
-            "responseElements",
-            json!({"ConsoleLogin": "Failure"}),
-        ),
+        signin(user("bob"), "Failure"),
         "errorMessage",
         json!("Failed authentication"),
     );
@@ -476,20 +367,12 @@ fn trust_policies_opened_to_outsiders() {
         one("iam-privilege-escalation", upd(trust(json!("*")))).severity,
         Severity::Critical
     );
-    assert!(
-        of(
-            "iam-privilege-escalation",
-            upd(trust(json!({"Service": "ec2.amazonaws.com"})))
-        )
-        .is_empty()
-    );
-    assert!(
-        of(
-            "iam-privilege-escalation",
-            upd(trust(json!({"AWS": format!("arn:aws:iam::{ACCT}:root")})))
-        )
-        .is_empty()
-    );
+    for principal in [
+        json!({"Service": "ec2.amazonaws.com"}),
+        json!({"AWS": format!("arn:aws:iam::{ACCT}:root")}),
+    ] {
+        assert!(quiet("iam-privilege-escalation", upd(trust(principal))));
+    }
     let create = rec(
         sso("admin"),
         "iam",
@@ -612,18 +495,13 @@ fn sharing_and_public_exposure() {
         json!({"bucketName": "data", "x-amz-acl": ["private"]}),
     );
     assert!(of("resource-exposure", private).is_empty());
-    assert!(
-        !of(
-            "resource-exposure",
-            rec(
-                user("dev"),
-                "s3",
-                "DeleteBucketPublicAccessBlock",
-                json!({"bucketName": "data"})
-            )
-        )
-        .is_empty()
+    let unblock = rec(
+        user("dev"),
+        "s3",
+        "DeleteBucketPublicAccessBlock",
+        json!({"bucketName": "data"}),
     );
+    assert!(!quiet("resource-exposure", unblock));
 }
 
 #[test]
@@ -641,13 +519,10 @@ fn destruction_and_recovery_sabotage() {
         .severity,
         Severity::High
     );
-    assert!(
-        !of(
-            "destruction",
-            rec(sso("admin"), "kms", "DisableKey", json!({"keyId": "k1"}))
-        )
-        .is_empty()
-    );
+    assert!(!quiet(
+        "destruction",
+        rec(sso("admin"), "kms", "DisableKey", json!({"keyId": "k1"}))
+    ));
     let del = |skip: bool| {
         rec(
             sso("admin"),
@@ -685,18 +560,11 @@ fn destruction_and_recovery_sabotage() {
         json!({"bucketName": "b", "key": "README_RESTORE_FILES.txt"}),
     );
     assert!(one("destruction", note).severity >= Severity::High);
-    assert!(
-        of(
-            "destruction",
-            rec(
-                user("svc"),
-                "s3",
-                "PutObject",
-                json!({"bucketName": "b", "key": "reports/q1.pdf"})
-            )
-        )
-        .is_empty()
-    );
+    let report = json!({"bucketName": "b", "key": "reports/q1.pdf"});
+    assert!(quiet(
+        "destruction",
+        rec(user("svc"), "s3", "PutObject", report)
+    ));
 }
 
 #[test]
@@ -781,13 +649,10 @@ fn attack_tools_and_repeat_merging() {
         Severity::Medium,
         "below the findings that say what the tool did"
     );
-    assert!(
-        of(
-            "attack-tool",
-            rec(user("svc"), "sts", "GetCallerIdentity", Value::Null)
-        )
-        .is_empty()
-    );
+    assert!(quiet(
+        "attack-tool",
+        rec(user("svc"), "sts", "GetCallerIdentity", Value::Null)
+    ));
 }
 
 #[test]

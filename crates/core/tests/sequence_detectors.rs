@@ -8,10 +8,12 @@ use std::sync::Arc;
 use detector_core::detect::{Activity, Detector, Engine, EngineConfig};
 use detector_core::event::{Event, EventClass, EventData};
 use detector_core::finding::{Finding, Severity};
-use detector_core::parse::Batch;
 use detector_core::parse::s3access::S3AccessRecord;
 use detector_core::parse::vpcflow::FlowRecord;
 use serde_json::{Value, json};
+
+mod common;
+use common::{ct, run_engine, sorted, time};
 
 const H: i64 = 3_600_000;
 const D: i64 = 24 * H;
@@ -19,28 +21,9 @@ const D: i64 = 24 * H;
 const T0: i64 = 1_711_929_600_000;
 const ACCT: &str = "111122223333";
 
-fn ct(records: Vec<Value>) -> Vec<Event> {
-    let body = json!({"Records": records}).to_string();
-    let mut batch = Batch::default();
-    detector_core::parse::cloudtrail::parse(&Arc::from("t.json"), body.as_bytes(), &mut batch);
-    assert!(batch.rejects.is_empty(), "{:?}", batch.rejects);
-    batch.events
-}
-
-fn time(t: i64) -> String {
-    detector_core::time::format_iso8601_ms(t)
-}
-
-fn run_with(detectors: Vec<Box<dyn Detector>>, mut events: Vec<Event>) -> Vec<Finding> {
-    events.sort_by_key(|e| e.time_ms);
-    let mut engine = Engine::with_detectors(EngineConfig::default(), detectors);
-    for e in &events {
-        if let Some(a) = Activity::from_event(e) {
-            engine.push(a);
-        }
-    }
-    engine.finish();
-    engine.take_findings()
+fn run_with(detectors: Vec<Box<dyn Detector>>, events: Vec<Event>) -> Vec<Finding> {
+    let engine = Engine::with_detectors(EngineConfig::default(), detectors);
+    run_engine(engine, &sorted(events))
 }
 
 fn run(events: Vec<Event>, id: &str) -> Vec<Finding> {

@@ -3,8 +3,10 @@
 
 use std::path::Path;
 
-use assert_cmd::Command;
 use serde_json::Value;
+
+mod common;
+use common::{detector, json_lines, run_ok, stdout_ok, write_records};
 
 fn ct(
     id: &str,
@@ -54,15 +56,13 @@ fn write_logs(dir: &Path) -> String {
         ),
     ];
     let path = dir.join("trail.json");
-    std::fs::write(&path, format!(r#"{{"Records":[{}]}}"#, recs.join(","))).unwrap();
+    write_records(&path, &recs);
     path.to_string_lossy().into_owned()
 }
 
-fn lines(out: &[u8]) -> Vec<Value> {
-    String::from_utf8_lossy(out)
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect()
+/// The entity of `ents` that `pick` selects.
+fn entity(ents: &Value, pick: impl Fn(&Value) -> bool) -> &Value {
+    ents.as_array().unwrap().iter().find(|e| pick(e)).unwrap()
 }
 
 fn has(entities: &Value, kind: &str, value: &str) -> bool {
@@ -77,17 +77,8 @@ fn has(entities: &Value, kind: &str, value: &str) -> bool {
 fn entities_per_event_as_json_lines() {
     let dir = tempfile::tempdir().unwrap();
     let logs = write_logs(dir.path());
-    let out = Command::cargo_bin("detector")
-        .unwrap()
-        .args(["entities", &logs, "--no-queue", "--no-progress"])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let events = lines(&out.stdout);
+    let out = run_ok(detector().args(["entities", &logs, "--no-queue", "--no-progress"]));
+    let events = json_lines(&out.stdout);
     assert_eq!(events.len(), 3);
     let e1 = &events[0];
     assert_eq!(e1["uid"], "e1");
@@ -106,12 +97,7 @@ fn entities_per_event_as_json_lines() {
         "arn:aws:s3:::acme-data/reports/q1.csv"
     ));
     assert!(has(ents, "s3_object", "acme-data/reports/q1.csv"));
-    let ua = ents
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|e| e["type"] == "user_agent")
-        .unwrap();
+    let ua = entity(ents, |e| e["type"] == "user_agent");
     assert_eq!(ua["class"], "offensive");
     for e in ents.as_array().unwrap() {
         assert_eq!(e["decision"], "accept");
@@ -119,20 +105,12 @@ fn entities_per_event_as_json_lines() {
         assert!(e["origin"]["path"].is_string());
         assert!(e["explanation"]["recognizer"].is_string());
     }
-    let obj = ents
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|e| e["value"] == "arn:aws:s3:::acme-data/reports/q1.csv")
-        .unwrap();
+    let obj = entity(ents, |e| {
+        e["value"] == "arn:aws:s3:::acme-data/reports/q1.csv"
+    });
     assert_eq!(obj["arn"]["service"], "s3");
     assert_eq!(obj["arn"]["resource"], "acme-data/reports/q1.csv");
-    let action = ents
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|e| e["type"] == "iam_action")
-        .unwrap();
+    let action = entity(ents, |e| e["type"] == "iam_action");
     assert_eq!(action["origin"]["path"], "errorMessage");
     assert!(action["origin"]["span"].is_array());
     assert!(has(
@@ -148,19 +126,9 @@ fn inventory_json_csv_and_table() {
     let dir = tempfile::tempdir().unwrap();
     let logs = write_logs(dir.path());
     let run = |fmt: &str| {
-        let out = Command::cargo_bin("detector")
-            .unwrap()
-            .args(["inventory", &logs, "--format", fmt, "--no-progress", "-q"])
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8(out.stdout).unwrap()
+        stdout_ok(detector().args(["inventory", &logs, "--format", fmt, "--no-progress", "-q"]))
     };
-    let rows = lines(run("json").as_bytes());
+    let rows = json_lines(run("json").as_bytes());
     let bucket = rows
         .iter()
         .find(|r| r["type"] == "s3_bucket" && r["value"] == "acme-data")
@@ -202,9 +170,8 @@ fn inventory_json_csv_and_table() {
     assert!(table.contains("acme-data"));
 
     // Type filter.
-    let only = lines(
-        Command::cargo_bin("detector")
-            .unwrap()
+    let only = json_lines(
+        detector()
             .args([
                 "inventory",
                 &logs,
@@ -233,37 +200,25 @@ fn thresholds_come_from_the_config_file() {
     let logs = write_logs(dir.path());
     let cfg = dir.path().join("detector.toml");
     std::fs::write(&cfg, "[entities]\naccept = 0.8\n[entities.types.iam_action]\naccept = 0.95\nreview = 0.5\n[other]\nx = 1\n").unwrap();
-    let out = Command::cargo_bin("detector")
-        .unwrap()
-        .args([
-            "entities",
-            &logs,
-            "--no-queue",
-            "--all",
-            "-q",
-            "--no-progress",
-            "--config",
-        ])
-        .arg(&cfg)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let out = run_ok(
+        detector()
+            .args([
+                "entities",
+                &logs,
+                "--no-queue",
+                "--all",
+                "-q",
+                "--no-progress",
+            ])
+            .arg("--config")
+            .arg(&cfg),
     );
-    let e1 = &lines(&out.stdout)[0];
-    let action = e1["entities"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|e| e["type"] == "iam_action")
-        .unwrap();
+    let e1 = &json_lines(&out.stdout)[0];
+    let action = entity(&e1["entities"], |e| e["type"] == "iam_action");
     assert_eq!(action["decision"], "review");
 
     std::fs::write(&cfg, "[entities]\nacept = 0.8\n").unwrap();
-    let bad = Command::cargo_bin("detector")
-        .unwrap()
+    let bad = detector()
         .args(["entities", &logs, "--no-queue", "-q", "--config"])
         .arg(&cfg)
         .output()
@@ -273,8 +228,7 @@ fn thresholds_come_from_the_config_file() {
 
     let model = dir.path().join("bad.crfsuite");
     std::fs::write(&model, b"not a model").unwrap();
-    let bad = Command::cargo_bin("detector")
-        .unwrap()
+    let bad = detector()
         .args(["entities", &logs, "--no-queue", "-q", "--model"])
         .arg(&model)
         .output()
@@ -286,18 +240,11 @@ fn thresholds_come_from_the_config_file() {
 #[test]
 fn eval_prints_per_type_micro_and_macro() {
     let dir = tempfile::tempdir().unwrap();
-    let out = Command::cargo_bin("detector")
-        .unwrap()
-        .args(["entities", "eval", "--state"])
-        .arg(dir.path().join("s.db"))
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let text = stdout_ok(
+        detector()
+            .args(["entities", "eval", "--state"])
+            .arg(dir.path().join("s.db")),
     );
-    let text = String::from_utf8(out.stdout).unwrap();
     assert!(text.contains("model built-in"), "{text}");
     let f1 = |row: &str| -> f64 {
         let line = text.lines().find(|l| l.starts_with(row)).unwrap();
@@ -316,8 +263,7 @@ fn eval_prints_per_type_micro_and_macro() {
     // JSON form, and a custom file.
     let set = dir.path().join("mini.jsonl");
     std::fs::write(&set, "{\"id\":\"a\",\"split\":\"test\",\"kind\":\"free_text\",\"service\":\"s3\",\"path\":\"errorMessage\",\"text\":\"bucket policy allows 203.0.113.9\",\"spans\":[[21,32,\"ipv4\"]]}\n").unwrap();
-    let out = Command::cargo_bin("detector")
-        .unwrap()
+    let out = detector()
         .args(["entities", "eval", "--json", "--state"])
         .arg(dir.path().join("s.db"))
         .arg(&set)

@@ -5,25 +5,25 @@
 use assert_cmd::Command;
 use predicates::prelude::*;
 
-const DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/evaluate");
+mod common;
+use common::detector;
 
-fn detector() -> Command {
-    Command::cargo_bin("detector").unwrap()
-}
+const DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/evaluate");
 
 fn fixture(name: &str) -> String {
     format!("{DIR}/{name}")
 }
 
+/// `evaluate --truth <truth> <findings>`, both fixture files; the caller adds options.
+fn evaluate(truth: &str, findings: &str) -> Command {
+    let mut c = detector();
+    c.args(["evaluate", "--truth", &fixture(truth), &fixture(findings)]);
+    c
+}
+
 #[test]
 fn all_detected_meets_thresholds() {
-    let out = detector()
-        .args([
-            "evaluate",
-            "--truth",
-            &fixture("truth.jsonl"),
-            &fixture("findings_all.jsonl"),
-        ])
+    let out = evaluate("truth.jsonl", "findings_all.jsonl")
         .args([
             "--min-recall",
             "100",
@@ -49,15 +49,8 @@ fn all_detected_meets_thresholds() {
 
 #[test]
 fn missed_thresholds_exit_one_and_say_why() {
-    detector()
-        .args([
-            "evaluate",
-            "--truth",
-            &fixture("truth.jsonl"),
-            &fixture("findings_partial.jsonl"),
-            "--min-recall",
-            "90",
-        ])
+    evaluate("truth.jsonl", "findings_partial.jsonl")
+        .args(["--min-recall", "90"])
         .assert()
         .code(1)
         .stdout(predicate::str::contains("MISSED").and(predicate::str::contains("FLAGGED")))
@@ -66,41 +59,20 @@ fn missed_thresholds_exit_one_and_say_why() {
         ))
         .stderr(predicate::str::contains("threshold missed: recall 33.3%"))
         .stderr(predicate::str::contains("line 2:").and(predicate::str::contains("line 4:")));
-    detector()
-        .args([
-            "evaluate",
-            "--truth",
-            &fixture("truth.jsonl"),
-            &fixture("findings_partial.jsonl"),
-            "--max-benign-flagged",
-            "0",
-        ])
+    evaluate("truth.jsonl", "findings_partial.jsonl")
+        .args(["--max-benign-flagged", "0"])
         .assert()
         .code(1);
     // No thresholds: a poor result is still a successful evaluation.
-    detector()
-        .args([
-            "evaluate",
-            "--truth",
-            &fixture("truth.jsonl"),
-            &fixture("findings_partial.jsonl"),
-        ])
+    evaluate("truth.jsonl", "findings_partial.jsonl")
         .assert()
         .success();
 }
 
 #[test]
 fn json_report_for_machines() {
-    let out = detector()
-        .args([
-            "evaluate",
-            "--json",
-            "--truth",
-            &fixture("truth.jsonl"),
-            &fixture("findings_partial.jsonl"),
-            "--background-events",
-            "50000",
-        ])
+    let out = evaluate("truth.jsonl", "findings_partial.jsonl")
+        .args(["--json", "--background-events", "50000"])
         .args(["--max-false-per-100k", "3"])
         .assert()
         .code(1);
@@ -143,24 +115,12 @@ fn findings_from_stdin() {
 
 #[test]
 fn unreadable_inputs_are_errors() {
-    detector()
-        .args([
-            "evaluate",
-            "--truth",
-            &fixture("missing.jsonl"),
-            &fixture("findings_all.jsonl"),
-        ])
+    evaluate("missing.jsonl", "findings_all.jsonl")
         .assert()
         .code(2)
         .stderr(predicate::str::contains("missing.jsonl"));
     // A findings file as truth: the truth must be our own format.
-    detector()
-        .args([
-            "evaluate",
-            "--truth",
-            &fixture("findings_all.jsonl"),
-            &fixture("findings_all.jsonl"),
-        ])
+    evaluate("findings_all.jsonl", "findings_all.jsonl")
         .assert()
         .code(2)
         .stderr(predicate::str::contains("line 1"));

@@ -4,22 +4,10 @@
 
 use std::path::Path;
 
-use assert_cmd::Command;
 use predicates::prelude::*;
 
-fn detector() -> Command {
-    Command::cargo_bin("detector").unwrap()
-}
-
-fn report(truth: &Path, findings: &Path) -> serde_json::Value {
-    let out = detector()
-        .args(["evaluate", "--json", "--truth"])
-        .arg(truth)
-        .arg(findings)
-        .output()
-        .unwrap();
-    serde_json::from_slice(&out.stdout).unwrap()
-}
+mod common;
+use common::{detector, evaluate_report as report, read_json_lines};
 
 fn scan(db: &Path, sim: &Path, out: &Path, extra: &[&str]) {
     detector()
@@ -113,10 +101,8 @@ fn false_positive_verdicts_cut_false_alerts_and_keep_recall() {
     // Suppressed findings are kept, and shown on request with the verdict as the reason.
     let all = dir.path().join("all.jsonl");
     scan(&db, &sim, &all, &["--rebuild", "--include-suppressed"]);
-    let text = std::fs::read_to_string(&all).unwrap();
-    let suppressed: Vec<serde_json::Value> = text
-        .lines()
-        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+    let suppressed: Vec<serde_json::Value> = read_json_lines(&all)
+        .into_iter()
         .filter(|v| v["status"] == "Suppressed")
         .collect();
     assert!(!suppressed.is_empty());
@@ -161,13 +147,11 @@ fn suppression_rules_from_config_hide_findings_until_they_expire() {
     let dir = tempfile::tempdir().unwrap();
     let logs = dir.path().join("ct.json");
     // A root console sign-in and a root API call: root-usage findings.
-    std::fs::write(
+    common::write_records(
         &logs,
-        r#"{"Records":[
-{"eventVersion":"1.08","userIdentity":{"type":"Root","principalId":"111122223333","arn":"arn:aws:iam::111122223333:root","accountId":"111122223333"},"eventTime":"2026-10-01T10:00:00Z","eventSource":"signin.amazonaws.com","eventName":"ConsoleLogin","awsRegion":"us-east-1","sourceIPAddress":"198.51.100.7","userAgent":"Mozilla/5.0","requestParameters":null,"responseElements":{"ConsoleLogin":"Success"},"additionalEventData":{"MFAUsed":"No"},"eventID":"e1","eventType":"AwsConsoleSignIn","recipientAccountId":"111122223333"}
-]}"#,
-    )
-    .unwrap();
+        &[r#"{"eventVersion":"1.08","userIdentity":{"type":"Root","principalId":"111122223333","arn":"arn:aws:iam::111122223333:root","accountId":"111122223333"},"eventTime":"2026-10-01T10:00:00Z","eventSource":"signin.amazonaws.com","eventName":"ConsoleLogin","awsRegion":"us-east-1","sourceIPAddress":"198.51.100.7","userAgent":"Mozilla/5.0","requestParameters":null,"responseElements":{"ConsoleLogin":"Success"},"additionalEventData":{"MFAUsed":"No"},"eventID":"e1","eventType":"AwsConsoleSignIn","recipientAccountId":"111122223333"}"#
+            .to_string()],
+    );
     let run = |config: &str| {
         let cfg = dir.path().join("config.toml");
         std::fs::write(&cfg, config).unwrap();

@@ -10,6 +10,9 @@ use assert_cmd::Command;
 use serde_json::Value;
 use sha2::Digest;
 
+mod common;
+use common::{json_lines, run_ok};
+
 const MIN: i64 = 60_000;
 /// 2024-04-01T08:00:00Z
 const T0: i64 = 1_711_958_400_000;
@@ -20,7 +23,7 @@ fn fixtures() -> PathBuf {
 
 /// The binary with no enrichment anywhere unless a test passes some.
 fn detector(home: &Path) -> Command {
-    let mut c = Command::cargo_bin("detector").unwrap();
+    let mut c = common::detector();
     c.env_remove("DETECTOR_GEO")
         .env_remove("DETECTOR_STATE")
         .env("XDG_DATA_HOME", home)
@@ -28,35 +31,41 @@ fn detector(home: &Path) -> Command {
     c
 }
 
-fn json_lines(out: &[u8]) -> Vec<Value> {
-    String::from_utf8_lossy(out)
-        .lines()
-        .filter(|l| !l.trim().is_empty())
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect()
+/// `geo lookup --json` of `ips` with the fixture data in `layout` (`csv` or `mmdb`).
+fn lookup_json(home: &Path, layout: &str, ips: &[&str]) -> Vec<Value> {
+    let out = run_ok(
+        detector(home)
+            .args(["geo", "lookup", "--json", "--geo"])
+            .arg(fixtures().join(layout))
+            .args(ips),
+    );
+    json_lines(&out.stdout)
+}
+
+/// `geo install --dir <dir> --from <from>`; the caller adds options and runs it.
+fn install(home: &Path, dir: &Path, from: &Path) -> Command {
+    let mut c = detector(home);
+    c.args(["geo", "install", "--dir"])
+        .arg(dir)
+        .arg("--from")
+        .arg(from);
+    c
 }
 
 #[test]
 fn lookup_from_csv_fixture() {
     let home = tempfile::tempdir().unwrap();
-    let out = detector(home.path())
-        .args(["geo", "lookup", "--json", "--geo"])
-        .arg(fixtures().join("csv"))
-        .args([
+    let v = lookup_json(
+        home.path(),
+        "csv",
+        &[
             "8.8.8.8",
             "192.88.99.20",
             "10.1.2.3",
             "37.120.206.9",
             "2001:4860::1",
-        ])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+        ],
     );
-    let v = json_lines(&out.stdout);
     assert_eq!(v.len(), 5);
     assert_eq!(v[0]["country"], "US");
     assert_eq!(v[0]["asn"], 15169);
@@ -87,24 +96,17 @@ fn lookup_from_csv_fixture() {
 #[test]
 fn lookup_from_mmdb_fixtures_both_layouts() {
     let home = tempfile::tempdir().unwrap();
-    let out = detector(home.path())
-        .args(["geo", "lookup", "--json", "--geo"])
-        .arg(fixtures().join("mmdb"))
-        .args([
+    let v = lookup_json(
+        home.path(),
+        "mmdb",
+        &[
             "8.8.8.8",
             "189.6.1.1",
             "192.88.99.20",
             "2001:4860::1",
             "9.9.9.9",
-        ])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+        ],
     );
-    let v = json_lines(&out.stdout);
     assert_eq!(
         (v[0]["country"].as_str(), v[0]["asn"].as_u64()),
         (Some("US"), Some(15169))
@@ -147,15 +149,10 @@ fn lookup_without_data_says_how_to_get_some() {
 #[test]
 fn status_reports_ranges_memory_and_bad_lines() {
     let home = tempfile::tempdir().unwrap();
-    let out = detector(home.path())
-        .args(["geo", "status", "--bench", "--dir"])
-        .arg(fixtures().join("csv"))
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let out = run_ok(
+        detector(home.path())
+            .args(["geo", "status", "--bench", "--dir"])
+            .arg(fixtures().join("csv")),
     );
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("ASN 7 IPv4 + 1 IPv6"), "{text}");
@@ -204,49 +201,17 @@ fn write_trail(dir: &Path) -> PathBuf {
     let folder = dir.join("AWSLogs/111122223333/CloudTrail/us-east-1/2024/04/01");
     std::fs::create_dir_all(&folder).unwrap();
     let mut f = std::fs::File::create(folder.join("events.jsonl")).unwrap();
+    let (berlin, brazil) = ("192.88.99.20", "189.6.40.7");
     let recs = [
-        ct_record(
-            "e1",
-            T0,
-            "alice",
-            "signin.amazonaws.com",
-            "ConsoleLogin",
-            "192.88.99.20",
-        ),
-        ct_record(
-            "e2",
-            T0 + 3 * MIN,
-            "alice",
-            "s3.amazonaws.com",
-            "ListBuckets",
-            "192.88.99.20",
-        ),
-        ct_record(
-            "e3",
-            T0 + 23 * MIN,
-            "alice",
-            "signin.amazonaws.com",
-            "ConsoleLogin",
-            "189.6.40.7",
-        ),
-        ct_record(
-            "e4",
-            T0 + 25 * MIN,
-            "alice",
-            "s3.amazonaws.com",
-            "ListBuckets",
-            "189.6.40.7",
-        ),
-        ct_record(
-            "e5",
-            T0 + 26 * MIN,
-            "alice",
-            "secretsmanager.amazonaws.com",
-            "ListSecrets",
-            "189.6.40.7",
-        ),
+        ("e1", 0, "signin", "ConsoleLogin", berlin),
+        ("e2", 3, "s3", "ListBuckets", berlin),
+        ("e3", 23, "signin", "ConsoleLogin", brazil),
+        ("e4", 25, "s3", "ListBuckets", brazil),
+        ("e5", 26, "secretsmanager", "ListSecrets", brazil),
     ];
-    for r in recs {
+    for (id, minute, service, name, ip) in recs {
+        let source = format!("{service}.amazonaws.com");
+        let r = ct_record(id, T0 + minute * MIN, "alice", &source, name, ip);
         writeln!(f, "{r}").unwrap();
     }
     dir.join("AWSLogs")
@@ -257,23 +222,10 @@ fn scan(home: &Path, logs: &Path, geo: Option<&Path>) -> Vec<Value> {
     if let Some(g) = geo {
         c.env("DETECTOR_GEO", g);
     }
-    let out = c
-        .args([
-            "scan",
-            "--ephemeral",
-            "--quiet",
-            "--format",
-            "ocsf",
-            "--min-severity",
-            "info",
-        ])
-        .arg(logs)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let out = run_ok(
+        c.args(["scan", "--ephemeral", "--quiet", "--format", "ocsf"])
+            .args(["--min-severity", "info"])
+            .arg(logs),
     );
     json_lines(&out.stdout)
 }
@@ -379,20 +331,8 @@ fn install_from_a_verified_tarball() {
     let file = work.path().join("ip-location-db-asn-9.9.9.tgz");
     std::fs::write(&file, &tgz).unwrap();
     let dir = work.path().join("geo");
-    let out = detector(home.path())
-        .args(["geo", "install", "--dir"])
-        .arg(&dir)
-        .arg("--from")
-        .arg(&file)
-        .args(["--integrity", &sri(&tgz)])
-        .output()
-        .unwrap();
+    let out = run_ok(install(home.path(), &dir, &file).args(["--integrity", &sri(&tgz)]));
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{stdout}{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
     assert!(
         stdout.contains("installed @ip-location-db/asn 9.9.9"),
         "{stdout}"
@@ -428,28 +368,11 @@ fn install_from_a_verified_tarball() {
         .output()
         .unwrap();
     assert_eq!(json_lines(&out.stdout)[0]["asn"], 13335);
-    let out = detector(home.path())
-        .args(["geo", "install", "--dir"])
-        .arg(&dir)
-        .arg("--from")
-        .arg(&file)
-        .output()
-        .unwrap();
-    assert!(out.status.success());
+    let out = run_ok(&mut install(home.path(), &dir, &file));
     assert!(String::from_utf8_lossy(&out.stderr).contains("not verified"));
     // A plain MaxMind file installs under local/.
-    let out = detector(home.path())
-        .args(["geo", "install", "--dir"])
-        .arg(&dir)
-        .arg("--from")
-        .arg(fixtures().join("mmdb/fixture-country.mmdb"))
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let country = fixtures().join("mmdb/fixture-country.mmdb");
+    run_ok(&mut install(home.path(), &dir, &country));
     assert!(dir.join("local/fixture-country.mmdb").is_file());
 }
 
@@ -462,11 +385,7 @@ fn install_refuses_a_tarball_whose_integrity_does_not_match() {
     std::fs::write(&file, &tgz).unwrap();
     let dir = work.path().join("geo");
     let wrong = sri(b"something else");
-    let out = detector(home.path())
-        .args(["geo", "install", "--dir"])
-        .arg(&dir)
-        .arg("--from")
-        .arg(&file)
+    let out = install(home.path(), &dir, &file)
         .args(["--integrity", &wrong])
         .output()
         .unwrap();
@@ -480,13 +399,7 @@ fn install_refuses_a_tarball_whose_integrity_does_not_match() {
     // Not a tarball with data at all.
     let junk = work.path().join("junk.tgz");
     std::fs::write(&junk, tarball(&[("README.md", b"hello")])).unwrap();
-    let out = detector(home.path())
-        .args(["geo", "install", "--dir"])
-        .arg(&dir)
-        .arg("--from")
-        .arg(&junk)
-        .output()
-        .unwrap();
+    let out = install(home.path(), &dir, &junk).output().unwrap();
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("no ip-location-db"));
 }

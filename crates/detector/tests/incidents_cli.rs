@@ -10,6 +10,9 @@ use std::path::{Path, PathBuf};
 use assert_cmd::Command;
 use serde_json::Value;
 
+mod common;
+use common::{json_lines, stdout_ok, strings};
+
 const MALLORY: &str = "arn:aws:iam::111122223333:user/mallory";
 const ROOT: &str = "arn:aws:iam::111122223333:root";
 
@@ -18,7 +21,7 @@ fn fixture() -> PathBuf {
 }
 
 fn detector() -> Command {
-    let mut c = Command::cargo_bin("detector").unwrap();
+    let mut c = common::detector();
     c.env_remove("DETECTOR_STATE").env("COLUMNS", "220");
     c
 }
@@ -28,14 +31,7 @@ fn scanned() -> (tempfile::TempDir, PathBuf) {
     let dir = tempfile::tempdir().unwrap();
     let state = dir.path().join("state.db");
     detector()
-        .args([
-            "scan",
-            "--no-progress",
-            "--quiet",
-            "--format",
-            "ocsf",
-            "--state",
-        ])
+        .args(common::SCAN_OCSF_STATE)
         .arg(&state)
         .arg(fixture())
         .assert()
@@ -44,30 +40,27 @@ fn scanned() -> (tempfile::TempDir, PathBuf) {
 }
 
 fn incidents(state: &Path, args: &[&str]) -> String {
-    let out = detector()
-        .args(["incidents", "list", "--state"])
-        .arg(state)
-        .args(args)
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
-    String::from_utf8(out).unwrap()
+    stdout_ok(
+        detector()
+            .args(["incidents", "list", "--state"])
+            .arg(state)
+            .args(args),
+    )
 }
 
-fn json_lines(s: &str) -> Vec<Value> {
-    s.lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect()
+/// `incidents list` as JSON values, one an incident.
+fn incident_list(state: &Path, args: &[&str]) -> Vec<Value> {
+    json_lines(incidents(state, args).as_bytes())
 }
 
-fn strings(v: &Value) -> Vec<String> {
-    v.as_array()
-        .unwrap()
-        .iter()
-        .map(|x| x.as_str().unwrap().to_string())
-        .collect()
+/// `incidents show` of `id` in `format`, parsed.
+fn show_json(state: &Path, id: &str, format: &str) -> Value {
+    let out = stdout_ok(
+        detector()
+            .args(["incidents", "show", id, "--format", format, "--state"])
+            .arg(state),
+    );
+    serde_json::from_str(&out).unwrap()
 }
 
 /// The kill-chain position of each ATT&CK tactic uid, as the product orders them.
@@ -78,7 +71,7 @@ fn order(uid: &str) -> usize {
 #[test]
 fn attacker_findings_form_one_incident_and_root_another() {
     let (_dir, state) = scanned();
-    let list = json_lines(&incidents(&state, &["--format", "json"]));
+    let list = incident_list(&state, &["--format", "json"]);
     assert_eq!(list.len(), 2, "{list:#?}");
     let by = |p: &str| {
         list.iter()
@@ -93,19 +86,14 @@ fn attacker_findings_form_one_incident_and_root_another() {
     assert_eq!(strings(&attack["ips"]), vec!["45.137.21.35".to_string()]);
 
     // Every finding the scan raised about mallory is in the attacker's incident, and only those.
-    let findings: Vec<Value> = json_lines(
-        &String::from_utf8(
+    let findings = json_lines(
+        stdout_ok(
             detector()
                 .args(["findings", "list", "--format", "jsonl", "--all", "--state"])
                 .arg(&state)
-                .args(["--min-severity", "low"])
-                .assert()
-                .success()
-                .get_output()
-                .stdout
-                .clone(),
+                .args(["--min-severity", "low"]),
         )
-        .unwrap(),
+        .as_bytes(),
     );
     let about = |p: &str| {
         let mut v: Vec<String> = findings
@@ -176,18 +164,14 @@ fn attacker_findings_form_one_incident_and_root_another() {
     assert!(lines[2].contains("root"), "{table}");
 
     // A severity floor above both hides them.
-    let none = incidents(&state, &["--format", "json", "--min-severity", "critical"]);
-    assert!(
-        json_lines(&none)
-            .iter()
-            .all(|i| i["severity"] == "Critical")
-    );
+    let none = incident_list(&state, &["--format", "json", "--min-severity", "critical"]);
+    assert!(none.iter().all(|i| i["severity"] == "Critical"));
 }
 
 #[test]
 fn ocsf_output_is_an_incident_finding_with_its_members() {
     let (_dir, state) = scanned();
-    let list = json_lines(&incidents(&state, &["--format", "ocsf"]));
+    let list = incident_list(&state, &["--format", "ocsf"]);
     assert_eq!(list.len(), 2);
     for o in &list {
         assert_eq!(o["class_uid"], 2005);
@@ -208,21 +192,17 @@ fn ocsf_output_is_an_incident_finding_with_its_members() {
 #[test]
 fn show_prints_the_timeline_by_unique_prefix() {
     let (_dir, state) = scanned();
-    let list = json_lines(&incidents(&state, &["--format", "json"]));
+    let list = incident_list(&state, &["--format", "json"]);
     let attack = list
         .iter()
         .find(|i| strings(&i["principals"]).iter().any(|p| p == MALLORY))
         .unwrap();
     let uid = attack["uid"].as_str().unwrap();
-    let out = detector()
-        .args(["incidents", "show", &uid[..8], "--state"])
-        .arg(&state)
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
-    let text = String::from_utf8(out).unwrap();
+    let text = stdout_ok(
+        detector()
+            .args(["incidents", "show", &uid[..8], "--state"])
+            .arg(&state),
+    );
     assert!(text.contains(uid), "{text}");
     assert!(text.contains(attack["title"].as_str().unwrap()), "{text}");
     assert!(text.contains("Timeline (UTC)"), "{text}");
@@ -242,31 +222,13 @@ fn show_prints_the_timeline_by_unique_prefix() {
     assert!(!text.contains("root signed in"), "{text}");
 
     // JSON and OCSF views of the same incident.
-    let json: Value = serde_json::from_slice(
-        &detector()
-            .args(["incidents", "show", uid, "--format", "json", "--state"])
-            .arg(&state)
-            .assert()
-            .success()
-            .get_output()
-            .stdout,
-    )
-    .unwrap();
+    let json = show_json(&state, uid, "json");
     assert_eq!(json["uid"], uid);
     assert_eq!(
         json["timeline"].as_array().unwrap().len(),
         json["findings"].as_array().unwrap().len()
     );
-    let ocsf: Value = serde_json::from_slice(
-        &detector()
-            .args(["incidents", "show", uid, "--format", "ocsf", "--state"])
-            .arg(&state)
-            .assert()
-            .success()
-            .get_output()
-            .stdout,
-    )
-    .unwrap();
+    let ocsf = show_json(&state, uid, "ocsf");
     assert_eq!(ocsf["metadata"]["uid"], uid);
     // A member finding's uid leads to its incident too.
     let member = json["findings"][0].as_str().unwrap();

@@ -6,7 +6,9 @@ use std::io::Write;
 use std::path::Path;
 
 use assert_cmd::Command;
-use serde_json::Value;
+
+mod common;
+use common::{detector, json_lines, read_json_lines as read_lines, run_ok};
 
 fn ct_record(id: &str, time: &str, name: &str) -> String {
     format!(
@@ -84,12 +86,30 @@ fn summary_number(stderr: &str, label: &str) -> u64 {
         .unwrap_or_else(|| panic!("no number after `{label}`:\n{stderr}"))
 }
 
-fn read_lines(p: &Path) -> Vec<Value> {
-    std::fs::read_to_string(p)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect()
+/// `normalize --no-progress`; the caller adds the rest.
+fn normalize() -> Command {
+    let mut c = detector();
+    c.args(["normalize", "--no-progress"]);
+    c
+}
+
+/// `normalize` writing events to `out` and rejects to `quarantine`.
+fn normalize_to(out: &Path, quarantine: &Path) -> Command {
+    let mut c = normalize();
+    c.arg("--output")
+        .arg(out)
+        .arg("--quarantine")
+        .arg(quarantine);
+    c
+}
+
+/// Runs a normalize that must succeed; returns its stdout and stderr.
+fn normalize_ok(cmd: &mut Command) -> (String, String) {
+    let out = run_ok(cmd);
+    (
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
 }
 
 #[test]
@@ -98,17 +118,11 @@ fn normalizes_a_mixed_tree_and_accounts_for_every_record() {
     write_tree(dir.path());
     let out = dir.path().join("out.jsonl");
     let q = dir.path().join("q.jsonl");
-    let assert = Command::cargo_bin("detector")
-        .unwrap()
-        .args(["normalize", "--no-progress", "--output"])
-        .arg(&out)
-        .arg("--quarantine")
-        .arg(&q)
-        .arg(dir.path().join("AWSLogs"))
-        .arg(dir.path().join("s3logs"))
-        .assert()
-        .success();
-    let stderr = String::from_utf8_lossy(&assert.get_output().stderr).into_owned();
+    let (_, stderr) = normalize_ok(
+        normalize_to(&out, &q)
+            .arg(dir.path().join("AWSLogs"))
+            .arg(dir.path().join("s3logs")),
+    );
     let events = read_lines(&out);
     assert_eq!(events.len(), 5, "2 CloudTrail + 2 flow + 1 S3 line");
     assert_eq!(summary_number(&stderr, "records"), 5);
@@ -171,18 +185,12 @@ fn bad_records_are_quarantined_and_the_rest_goes_on() {
     .unwrap();
     let out = dir.path().join("out.jsonl");
     let q = dir.path().join("q.jsonl");
-    let assert = Command::cargo_bin("detector")
-        .unwrap()
-        .args(["normalize", "--no-progress", "--output"])
-        .arg(&out)
-        .arg("--quarantine")
-        .arg(&q)
-        .arg(dir.path().join("lines.jsonl"))
-        .arg(dir.path().join("cut.json.gz"))
-        .arg(dir.path().join("garbage.bin"))
-        .assert()
-        .success();
-    let stderr = String::from_utf8_lossy(&assert.get_output().stderr).into_owned();
+    let (_, stderr) = normalize_ok(
+        normalize_to(&out, &q)
+            .arg(dir.path().join("lines.jsonl"))
+            .arg(dir.path().join("cut.json.gz"))
+            .arg(dir.path().join("garbage.bin")),
+    );
     let events = read_lines(&out).len() as u64;
     let rejects = read_lines(&q);
     let records = summary_number(&stderr, "records");
@@ -231,18 +239,12 @@ fn stdin_and_time_window() {
             "GetCallerIdentity"
         ),
     );
-    let assert = Command::cargo_bin("detector")
-        .unwrap()
-        .args(["normalize", "--no-progress", "--since", "2024-05-02", "-"])
-        .write_stdin(input)
-        .assert()
-        .success();
-    let out = String::from_utf8_lossy(&assert.get_output().stdout).into_owned();
-    let stderr = String::from_utf8_lossy(&assert.get_output().stderr).into_owned();
-    let lines: Vec<Value> = out
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let (out, stderr) = normalize_ok(
+        normalize()
+            .args(["--since", "2024-05-02", "-"])
+            .write_stdin(input),
+    );
+    let lines = json_lines(out.as_bytes());
     assert_eq!(lines.len(), 1);
     assert_eq!(
         lines[0]["metadata"]["uid"],
@@ -255,35 +257,28 @@ fn stdin_and_time_window() {
 fn files_outside_the_window_are_skipped_by_key_date() {
     let dir = tempfile::tempdir().unwrap();
     write_tree(dir.path());
-    let assert = Command::cargo_bin("detector")
-        .unwrap()
-        .args(["normalize", "--no-progress", "--since", "2024-06-01"])
-        .arg(dir.path().join("AWSLogs"))
-        .assert()
-        .success();
-    let stderr = String::from_utf8_lossy(&assert.get_output().stderr).into_owned();
+    let (out, stderr) = normalize_ok(
+        normalize()
+            .args(["--since", "2024-06-01"])
+            .arg(dir.path().join("AWSLogs")),
+    );
     assert_eq!(summary_number(&stderr, "skipped by date"), 3, "{stderr}");
-    assert!(assert.get_output().stdout.is_empty());
+    assert!(out.is_empty());
 }
 
 #[test]
 fn unreadable_paths_are_reported_and_only_total_failure_is_an_error() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("one.log"), FLOW).unwrap();
-    let assert = Command::cargo_bin("detector")
-        .unwrap()
-        .args(["normalize", "--no-progress"])
-        .arg(dir.path().join("one.log"))
-        .arg(dir.path().join("missing.json"))
-        .assert()
-        .success();
-    let stderr = String::from_utf8_lossy(&assert.get_output().stderr).into_owned();
+    let (_, stderr) = normalize_ok(
+        normalize()
+            .arg(dir.path().join("one.log"))
+            .arg(dir.path().join("missing.json")),
+    );
     assert!(stderr.contains("missing.json"), "{stderr}");
     assert_eq!(summary_number(&stderr, "unreadable"), 1);
 
-    Command::cargo_bin("detector")
-        .unwrap()
-        .args(["normalize", "--no-progress"])
+    normalize()
         .arg(dir.path().join("missing.json"))
         .assert()
         .failure()
@@ -299,20 +294,12 @@ fn gzip_bomb_cap_is_enforced() {
         body.push_str("2 111122223333 eni-0a1b2c3d4e5f60718 10.0.1.5 203.0.113.9 44321 443 6 10 840 1714550400 1714550460 ACCEPT OK\n");
     }
     std::fs::write(dir.path().join("big.log.gz"), gz(body.as_bytes())).unwrap();
-    let assert = Command::cargo_bin("detector")
-        .unwrap()
-        .args([
-            "normalize",
-            "--no-progress",
-            "--max-file-mib",
-            "1",
-            "--output",
-        ])
-        .arg(dir.path().join("out.jsonl"))
-        .arg(dir.path().join("big.log.gz"))
-        .assert()
-        .success();
-    let stderr = String::from_utf8_lossy(&assert.get_output().stderr).into_owned();
+    let (_, stderr) = normalize_ok(
+        normalize()
+            .args(["--max-file-mib", "1", "--output"])
+            .arg(dir.path().join("out.jsonl"))
+            .arg(dir.path().join("big.log.gz")),
+    );
     assert!(stderr.contains("cap"), "{stderr}");
     let records = summary_number(&stderr, "records");
     let events = summary_number(&stderr, "events");
@@ -323,11 +310,7 @@ fn gzip_bomb_cap_is_enforced() {
 
 #[test]
 fn help_and_version() {
-    Command::cargo_bin("detector")
-        .unwrap()
-        .arg("--version")
-        .assert()
-        .success();
+    detector().arg("--version").assert().success();
     for sub in [
         "normalize",
         "scan",
@@ -337,14 +320,9 @@ fn help_and_version() {
         "evaluate",
         "bench",
     ] {
-        Command::cargo_bin("detector")
-            .unwrap()
-            .args([sub, "--help"])
-            .assert()
-            .success();
+        detector().args([sub, "--help"]).assert().success();
     }
-    Command::cargo_bin("detector")
-        .unwrap()
+    detector()
         .args(["normalize", "--input-format", "nonsense", "x"])
         .assert()
         .failure()

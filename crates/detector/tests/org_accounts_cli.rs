@@ -2,7 +2,7 @@
 //! input, or that the configuration lists, is recognised as the organization's.
 #![allow(clippy::unwrap_used)]
 
-use assert_cmd::Command;
+mod common;
 
 fn record(account: &str, id: &str, name: &str, params: &str) -> String {
     format!(
@@ -20,35 +20,14 @@ fn share_to(with: &str) -> String {
 fn severity(records: &[String], config: &str) -> String {
     let dir = tempfile::tempdir().unwrap();
     let logs = dir.path().join("ct.json");
-    std::fs::write(&logs, format!("{{\"Records\":[{}]}}", records.join(","))).unwrap();
+    common::write_records(&logs, records);
     let cfg = dir.path().join("config.toml");
     std::fs::write(&cfg, config).unwrap();
-    let out = Command::cargo_bin("detector")
-        .unwrap()
-        .args([
-            "scan",
-            "--ephemeral",
-            "--format",
-            "jsonl",
-            "--min-severity",
-            "info",
-        ])
-        .arg("--config")
-        .arg(&cfg)
-        .arg(&logs)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let text = String::from_utf8(out.stdout).unwrap();
-    let f: serde_json::Value = text
-        .lines()
-        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+    let found = common::scan_jsonl(&logs, &cfg);
+    let f = found
+        .iter()
         .find(|v| v["detector"] == "resource-exposure")
-        .unwrap_or_else(|| panic!("no resource-exposure finding in {text}"));
+        .unwrap_or_else(|| panic!("no resource-exposure finding in {found:#?}"));
     f["severity"].as_str().unwrap().to_string()
 }
 

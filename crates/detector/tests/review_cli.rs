@@ -5,18 +5,16 @@
 
 use std::path::Path;
 
-use assert_cmd::Command;
 use serde_json::Value;
 
-fn detector() -> Command {
-    Command::cargo_bin("detector").unwrap()
-}
+mod common;
+use common::{detector, json_lines, run_ok, stdout_ok};
 
 /// Parameters under keys no typed mapping knows: the model decides, with middling scores.
 fn write_logs(dir: &Path) -> String {
     let rec = r#"{"eventVersion":"1.09","userIdentity":{"type":"IAMUser","arn":"arn:aws:iam::111122223333:user/alice","accountId":"111122223333"},"eventTime":"2024-05-01T08:00:00Z","eventSource":"glue.amazonaws.com","eventName":"CreateJob","awsRegion":"us-east-1","sourceIPAddress":"198.51.100.7","requestParameters":{"replicaRole":"etl-runner","exportUser":"judy"},"eventID":"e1","recipientAccountId":"111122223333"}"#;
     let path = dir.join("glue.json");
-    std::fs::write(&path, format!(r#"{{"Records":[{rec}]}}"#)).unwrap();
+    common::write_records(&path, &[rec.to_string()]);
     path.to_string_lossy().into_owned()
 }
 
@@ -36,12 +34,7 @@ fn score(logs: &str, state: &Path, model: Option<&Path>, value: &str) -> f64 {
     if let Some(m) = model {
         cmd.arg("--model").arg(m);
     }
-    let out = cmd.output().unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = run_ok(&mut cmd);
     let ev: Value = serde_json::from_slice(&out.stdout).unwrap();
     ev["entities"]
         .as_array()
@@ -52,20 +45,12 @@ fn score(logs: &str, state: &Path, model: Option<&Path>, value: &str) -> f64 {
 }
 
 fn queue(state: &Path, status: &str) -> Vec<Value> {
-    let out = detector()
-        .args(["review", "list", "--json", "--status", status, "--state"])
-        .arg(state)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let out = stdout_ok(
+        detector()
+            .args(["review", "list", "--json", "--status", status, "--state"])
+            .arg(state),
     );
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect()
+    json_lines(out.as_bytes())
 }
 
 #[test]
@@ -76,15 +61,10 @@ fn queue_decide_retrain_changes_the_result() {
 
     // 1. Extraction queues the review-band entities (twice: no duplicates).
     for _ in 0..2 {
-        let out = detector()
-            .args(["entities", &logs, "-q", "--no-progress", "--state"])
-            .arg(&state)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
+        run_ok(
+            detector()
+                .args(["entities", &logs, "-q", "--no-progress", "--state"])
+                .arg(&state),
         );
     }
     let pending = queue(&state, "pending");
@@ -115,18 +95,13 @@ fn queue_decide_retrain_changes_the_result() {
 
     // 2. A human decides.
     let id = |v: &Value| v["id"].as_i64().unwrap().to_string();
-    let ok = detector()
-        .args(["review", "accept", &id(role), "--state"])
-        .arg(&state)
-        .output()
-        .unwrap();
-    assert!(ok.status.success());
-    let ok = detector()
-        .args(["review", "reject", &id(user), "--state"])
-        .arg(&state)
-        .output()
-        .unwrap();
-    assert!(ok.status.success());
+    for (verb, item) in [("accept", role), ("reject", user)] {
+        run_ok(
+            detector()
+                .args(["review", verb, &id(item), "--state"])
+                .arg(&state),
+        );
+    }
     assert!(queue(&state, "pending").is_empty());
     let decided = queue(&state, "all");
     assert!(
@@ -149,28 +124,15 @@ fn queue_decide_retrain_changes_the_result() {
     // 3. Retrain: once without the decisions (the control), once with them (written next to
     //    the state store, where later runs pick it up).
     let control = dir.path().join("control.crfsuite");
-    let t = detector()
-        .args([
-            "entities",
-            "train",
-            "--no-decisions",
-            "--max-iterations",
-            "60",
-            "--out",
-        ])
-        .arg(&control)
-        .arg("--state")
-        .arg(&state)
-        .output()
-        .unwrap();
-    assert!(t.status.success(), "{}", String::from_utf8_lossy(&t.stderr));
-    let t = detector()
-        .args(["entities", "train", "--max-iterations", "60", "--state"])
-        .arg(&state)
-        .output()
-        .unwrap();
+    let train = || {
+        let mut c = detector();
+        c.args(["entities", "train", "--max-iterations", "60", "--state"])
+            .arg(&state);
+        c
+    };
+    run_ok(train().arg("--no-decisions").arg("--out").arg(&control));
+    let t = run_ok(&mut train());
     let msg = String::from_utf8_lossy(&t.stderr);
-    assert!(t.status.success(), "{msg}");
     assert!(msg.contains("2 review decisions"), "{msg}");
     assert!(state.with_file_name("entity-model.crfsuite").is_file());
 

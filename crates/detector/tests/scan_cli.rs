@@ -5,8 +5,10 @@
 use std::io::Write;
 use std::path::Path;
 
-use assert_cmd::Command;
 use serde_json::Value;
+
+mod common;
+use common::{SCAN_OCSF_STATE, detector, json_lines, stdout_ok};
 
 const H: i64 = 3_600_000;
 const D: i64 = 24 * H;
@@ -79,30 +81,24 @@ fn write_org(dir: &Path, per_hour: i64) {
 }
 
 fn scan(args: &[&str], state: &Path) -> Vec<Value> {
-    let out = Command::cargo_bin("detector")
-        .unwrap()
-        .args([
-            "scan",
-            "--no-progress",
-            "--quiet",
-            "--format",
-            "ocsf",
-            "--min-severity",
-            "informational",
-            "--state",
-        ])
-        .arg(state)
-        .args(args)
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
-    String::from_utf8(out)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect()
+    let out = stdout_ok(
+        detector()
+            .args(SCAN_OCSF_STATE)
+            .arg(state)
+            .args(["--min-severity", "informational"])
+            .args(args),
+    );
+    json_lines(out.as_bytes())
+}
+
+/// `findings list` of the store in `format`, every severity.
+fn listed(state: &Path, format: &str) -> String {
+    stdout_ok(
+        detector()
+            .args(["findings", "list", "--format", format])
+            .args(["--min-severity", "informational", "--state"])
+            .arg(state),
+    )
 }
 
 fn uids(v: &[Value]) -> Vec<String> {
@@ -148,60 +144,29 @@ fn scan_finds_the_burst_and_remembers_between_runs() {
     assert!(again.is_empty(), "{again:#?}");
 
     // findings list / show read the store.
-    let listed = Command::cargo_bin("detector")
-        .unwrap()
-        .args([
-            "findings",
-            "list",
-            "--format",
-            "ocsf",
-            "--min-severity",
-            "informational",
-            "--state",
-        ])
-        .arg(&state)
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
-    let listed: Vec<Value> = String::from_utf8(listed)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let listed = json_lines(listed(&state, "ocsf").as_bytes());
     assert_eq!(uids(&listed), uids(&found));
     let uid = found[0]["finding_info"]["uid"].as_str().unwrap();
-    Command::cargo_bin("detector")
-        .unwrap()
+    detector()
         .args(["findings", "show", uid, "--state"])
         .arg(&state)
         .assert()
         .success()
         .stdout(predicates::str::contains(uid));
-    Command::cargo_bin("detector")
-        .unwrap()
+    detector()
         .args(["findings", "show", "no-such-uid", "--state"])
         .arg(&state)
         .assert()
         .code(1);
 
     // baseline show explains what is normal for bob.
-    let shown = Command::cargo_bin("detector")
-        .unwrap()
-        .args([
-            "baseline",
-            "show",
-            "arn:aws:iam::111122223333:user/bob",
-            "--state",
-        ])
-        .arg(&state)
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
-    let b: Value = serde_json::from_slice(&shown).unwrap();
+    let shown = stdout_ok(
+        detector()
+            .args(["baseline", "show", "arn:aws:iam::111122223333:user/bob"])
+            .arg("--state")
+            .arg(&state),
+    );
+    let b: Value = serde_json::from_str(&shown).unwrap();
     assert!(
         b["first-seen"]["apis"]
             .as_array()
@@ -252,14 +217,7 @@ fn a_killed_scan_leaves_the_store_consistent_and_a_rerun_gives_the_same_findings
     let bin = assert_cmd::cargo::cargo_bin("detector");
     for delay_ms in [30u64, 150, 400] {
         let mut child = std::process::Command::new(&bin)
-            .args([
-                "scan",
-                "--no-progress",
-                "--quiet",
-                "--format",
-                "ocsf",
-                "--state",
-            ])
+            .args(SCAN_OCSF_STATE)
             .arg(&state)
             .arg(&logs)
             .stdout(std::process::Stdio::null())
@@ -271,8 +229,7 @@ fn a_killed_scan_leaves_the_store_consistent_and_a_rerun_gives_the_same_findings
         let _ = child.wait();
         if std::fs::metadata(&state).is_ok() {
             // Whatever the kill interrupted, the store opens and lists.
-            Command::cargo_bin("detector")
-                .unwrap()
+            detector()
                 .args(["findings", "list", "--format", "jsonl", "--state"])
                 .arg(&state)
                 .assert()
@@ -280,24 +237,7 @@ fn a_killed_scan_leaves_the_store_consistent_and_a_rerun_gives_the_same_findings
         }
         // A completed scan before the kill would have stored the findings; start again clean
         // for the next attempt only if the store has them, to keep testing interruptions.
-        let listed = Command::cargo_bin("detector")
-            .unwrap()
-            .args([
-                "findings",
-                "list",
-                "--format",
-                "jsonl",
-                "--min-severity",
-                "informational",
-                "--state",
-            ])
-            .arg(&state)
-            .assert()
-            .success()
-            .get_output()
-            .stdout
-            .clone();
-        if !listed.is_empty() {
+        if !listed(&state, "jsonl").is_empty() {
             std::fs::remove_file(&state).unwrap();
             let _ = std::fs::remove_file(state.with_extension("db-wal"));
             let _ = std::fs::remove_file(state.with_extension("db-shm"));

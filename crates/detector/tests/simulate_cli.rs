@@ -6,12 +6,10 @@ use std::collections::BTreeMap;
 use std::io::Read;
 use std::path::Path;
 
-use assert_cmd::Command;
 use predicates::prelude::*;
 
-fn detector() -> Command {
-    Command::cargo_bin("detector").unwrap()
-}
+mod common;
+use common::{detector, json_lines};
 
 fn simulate(out: &Path, extra: &[&str]) -> String {
     let o = detector()
@@ -81,10 +79,7 @@ fn writes_logs_truth_and_manifest() {
     let ct = &manifest["counts"]["cloudtrail"];
     assert!(ct["records"].as_u64().unwrap() > 1000);
     let truth = std::fs::read_to_string(out.join("truth.jsonl")).unwrap();
-    let lines: Vec<serde_json::Value> = truth
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let lines = json_lines(truth.as_bytes());
     assert!(lines.len() >= 25);
     assert_eq!(manifest["scenarios"].as_array().unwrap().len(), lines.len());
     // CloudTrail objects are gzip JSON under the organization trail layout; access logs are plain.
@@ -231,13 +226,14 @@ fn simulate_then_evaluate_a_perfect_and_an_empty_detector() {
     }
     let path = tmp.path().join("findings.jsonl");
     std::fs::write(&path, findings).unwrap();
-    detector()
-        .args([
-            "evaluate",
-            "--truth",
-            out.join("truth.jsonl").to_str().unwrap(),
-            path.to_str().unwrap(),
-        ])
+    let evaluate = || {
+        let mut c = detector();
+        c.args(["evaluate", "--truth"])
+            .arg(out.join("truth.jsonl"))
+            .arg(&path);
+        c
+    };
+    evaluate()
         .args([
             "--min-recall",
             "100",
@@ -250,15 +246,8 @@ fn simulate_then_evaluate_a_perfect_and_an_empty_detector() {
         .success()
         .stdout(predicate::str::contains("recall 100.0%"));
     std::fs::write(&path, "").unwrap();
-    detector()
-        .args([
-            "evaluate",
-            "--truth",
-            out.join("truth.jsonl").to_str().unwrap(),
-            path.to_str().unwrap(),
-            "--min-recall",
-            "50",
-        ])
+    evaluate()
+        .args(["--min-recall", "50"])
         .assert()
         .code(1)
         .stdout(predicate::str::contains("recall 0.0%"));
