@@ -7,6 +7,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use detector_core::finding::{Finding, Severity};
+use detector_core::incident::{self, Incident};
 use detector_core::store::MemoryStore;
 
 use crate::cmd::normalize::InputArgs;
@@ -78,6 +79,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     for w in crate::config::expired_rules(&config, now_ms) {
         eprintln!("warning: {w}");
     }
+    let config_incidents = config.incidents.clone();
     let mut engine = config.engine;
     if let Some(days) = args.learning_days {
         engine.learning_days = days;
@@ -123,6 +125,25 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         None => Box::new(BufWriter::new(std::io::stdout().lock())),
     };
     write_findings(&mut out, &shown, format)?;
+    if format == OutputFormat::Table {
+        // The story view: this scan's findings grouped by actor, key and attacker address.
+        let incidents: Vec<Incident> = incident::group(&result.findings, &config_incidents)
+            .into_iter()
+            .filter(|i| !i.suppressed && i.severity >= args.min_severity)
+            .collect();
+        if !incidents.is_empty() {
+            let hint = if args.state.ephemeral {
+                "scan with a store to keep them for `detector incidents show ID`"
+            } else {
+                "`detector incidents show ID` for the timeline"
+            };
+            writeln!(out, "\nIncidents ({}; {hint}):", incidents.len())?;
+            out.write_all(
+                incident::render_table(&incidents[..incidents.len().min(10)], terminal_width())
+                    .as_bytes(),
+            )?;
+        }
+    }
     out.flush().context("writing findings")?;
     if !args.quiet {
         eprintln!("{}", render_summary(&result, shown.len()));
