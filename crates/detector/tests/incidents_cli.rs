@@ -270,3 +270,20 @@ fn unknown_or_empty_id_is_a_clear_error_with_exit_code_2() {
         .code(2)
         .stderr(predicates::str::contains("--window-hours"));
 }
+
+#[test]
+fn the_scan_table_ends_with_the_incidents() {
+    let out = stdout_ok(
+        detector()
+            .args(["scan", "--ephemeral", "--format", "table"])
+            .arg(fixture()),
+    );
+    let at = out
+        .find("Incidents (2;")
+        .unwrap_or_else(|| panic!("no incidents section in {out}"));
+    let section = &out[at..];
+    assert!(section.contains("user/mallory"), "{section}");
+    assert!(section.contains("root of"), "{section}");
+    // The ranked findings come first.
+    assert!(out[..at].contains("Privilege escalation"), "{out}");
+}
