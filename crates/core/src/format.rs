@@ -12,17 +12,18 @@ fn cut(s: &str, n: usize) -> String {
     }
 }
 
-/// One line per finding, ranked as given: severity, risk, when, detector, title. `width` is the
-/// terminal width; titles are cut to fit.
+/// One line per finding, ranked as given: id, severity, risk, when, detector, title. The id is
+/// the start of the finding uid, enough for `detector feedback` and `findings show`, which take
+/// any unique prefix. `width` is the terminal width; titles are cut to fit.
 pub fn table(findings: &[Finding], width: usize) -> String {
     let mut out = String::new();
     out.push_str(&format!(
-        "{:>3}  {:<8}  {:>4}  {:<17}  {:<18}  {}\n",
-        "#", "SEVERITY", "RISK", "LAST SEEN (UTC)", "DETECTOR", "WHAT AND WHY"
+        "{:<10}  {:<8}  {:>4}  {:<17}  {:<18}  {}\n",
+        "ID", "SEVERITY", "RISK", "LAST SEEN (UTC)", "DETECTOR", "WHAT AND WHY"
     ));
-    let fixed = 3 + 2 + 8 + 2 + 4 + 2 + 17 + 2 + 18 + 2;
+    let fixed = 10 + 2 + 8 + 2 + 4 + 2 + 17 + 2 + 18 + 2;
     let room = width.saturating_sub(fixed).max(30);
-    for (i, f) in findings.iter().enumerate() {
+    for f in findings {
         let when = crate::time::format_iso8601_ms(f.last_seen_ms);
         let when = when.get(..16).unwrap_or(&when).replace('T', " ");
         let mut title = f.title.clone();
@@ -30,8 +31,8 @@ pub fn table(findings: &[Finding], width: usize) -> String {
             title = format!("[suppressed: {s}] {title}");
         }
         out.push_str(&format!(
-            "{:>3}  {:<8}  {:>4}  {:<17}  {:<18}  {}\n",
-            i + 1,
+            "{:<10}  {:<8}  {:>4}  {:<17}  {:<18}  {}\n",
+            f.uid.get(..10).unwrap_or(&f.uid),
             f.severity.name(),
             f.risk_score,
             when,

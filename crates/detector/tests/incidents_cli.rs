@@ -287,3 +287,23 @@ fn the_scan_table_ends_with_the_incidents() {
     // The ranked findings come first.
     assert!(out[..at].contains("Privilege escalation"), "{out}");
 }
+
+#[test]
+fn the_findings_table_ids_open_the_finding() {
+    let (_dir, state) = scanned();
+    let table = stdout_ok(
+        detector()
+            .args(["findings", "list", "--format", "table", "--state"])
+            .arg(&state),
+    );
+    let first = table.lines().nth(1).unwrap();
+    let id = first.split_whitespace().next().unwrap();
+    assert_eq!(id.len(), 10, "{table}");
+    let shown = stdout_ok(
+        detector()
+            .args(["findings", "show", id, "--state"])
+            .arg(&state),
+    );
+    let v: Value = serde_json::from_str(&shown).unwrap();
+    assert!(v["finding_info"]["uid"].as_str().unwrap().starts_with(id));
+}

@@ -123,7 +123,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
 }
 
 /// The one finding `uid` names, exactly or by prefix.
-fn resolve<'a>(all: &'a [Finding], uid: &str) -> anyhow::Result<&'a Finding> {
+pub(crate) fn resolve<'a>(all: &'a [Finding], uid: &str) -> anyhow::Result<&'a Finding> {
     if let Some(f) = all.iter().find(|f| f.uid == uid) {
         return Ok(f);
     }

@@ -39,7 +39,7 @@ pub enum What {
     },
     /// One finding in full (OCSF JSON).
     Show {
-        /// The finding uid (finding_info.uid).
+        /// The finding uid (finding_info.uid) or a unique prefix of it (the table's ID).
         uid: String,
     },
 }
@@ -78,18 +78,30 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             write_findings(&mut out, &refs, format)?;
             Ok(ExitCode::SUCCESS)
         }
-        What::Show { uid } => match store.finding(&uid).context("reading findings")? {
-            Some(f) => {
-                println!(
-                    "{}",
-                    serde_json::to_string_pretty(&f.to_ocsf(env!("CARGO_PKG_VERSION")))?
-                );
-                Ok(ExitCode::SUCCESS)
-            }
-            None => {
-                eprintln!("error: no finding with uid {uid} in the store");
-                Ok(ExitCode::from(1))
-            }
-        },
+        What::Show { uid } => {
+            let f = match store.finding(&uid).context("reading findings")? {
+                Some(f) => f,
+                None => {
+                    let all = store
+                        .findings(&FindingFilter {
+                            include_suppressed: true,
+                            ..FindingFilter::default()
+                        })
+                        .context("reading findings")?;
+                    match crate::cmd::feedback::resolve(&all, &uid) {
+                        Ok(f) => f.clone(),
+                        Err(e) => {
+                            eprintln!("error: {e}");
+                            return Ok(ExitCode::from(1));
+                        }
+                    }
+                }
+            };
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&f.to_ocsf(env!("CARGO_PKG_VERSION")))?
+            );
+            Ok(ExitCode::SUCCESS)
+        }
     }
 }
