@@ -269,36 +269,7 @@ pub(super) fn traveller(c: &mut Ctx<'_>) {
         c.r.between(1, 254)
     );
     c.ind.ips.insert(ip.clone());
-    let login_who = Who {
-        json: object(|o| {
-            o.str("type", "IAMUser")
-                .str("principalId", &user.user_id)
-                .str("arn", &user.arn())
-                .str("accountId", &user.account_id)
-                .str("userName", &user.name);
-        }),
-        arn: user.arn(),
-        key: String::new(),
-    };
-    let l = c.actor(user.account, login_who, &ip, h.browser);
-    let mut call = c.call(&l, "signin.amazonaws.com", "ConsoleLogin");
-    call.read_only = Some(false);
-    call.tls = false;
-    call.event_version = "1.09";
-    let mut call = super::initial_access::console_login(call, true, "Yes");
-    call.additional = Some(object(|o| {
-        o.str(
-            "LoginTo",
-            "https://console.aws.amazon.com/console/home?state=hashArgs%23&isauthcode=true",
-        )
-        .str("MobileVersion", "No")
-        .str(
-            "MFAIdentifier",
-            &format!("arn:aws:iam::{}:mfa/{}", user.account_id, user.name),
-        )
-        .str("MFAUsed", "Yes");
-    }));
-    c.emit(&l, call);
+    super::initial_access::mfa_console_login(c, &user, &ip, h.browser);
     let key = format!("ASIA{}", c.r.upper_id(16));
     let s = c.actor(
         user.account,

@@ -204,7 +204,7 @@ pub(super) fn root_account_use(c: &mut Ctx<'_>) {
 }
 
 /// A console sign-in with MFA for an IAM user, as the sign-in service records it.
-fn mfa_console_login(
+pub(super) fn mfa_console_login(
     c: &mut Ctx<'_>,
     user: &crate::simulate::org::IamUser,
     ip: &str,
