@@ -722,3 +722,66 @@ fn garbage_parameters_never_panic() {
         }
     }
 }
+
+#[test]
+fn resource_policies_opened_to_everyone_or_an_outsider_are_caught() {
+    let public = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": "*", "Action": "*", "Resource": "*"}]});
+    let outsider = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::999988887777:root"}, "Action": "*", "Resource": "*"}]});
+    let org_only = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": "*", "Action": "*", "Resource": "*",
+        "Condition": {"StringEquals": {"aws:PrincipalOrgID": "o-abc123"}}}]});
+    // (service, event, name field, name, policy field, resource kind in the title)
+    let cases = [
+        (
+            "kms",
+            "PutKeyPolicy",
+            "keyId",
+            "key-1",
+            "policy",
+            "KMS key policy",
+        ),
+        (
+            "ecr",
+            "SetRepositoryPolicy",
+            "repositoryName",
+            "repo-1",
+            "policyText",
+            "ECR repository policy",
+        ),
+        (
+            "es",
+            "UpdateDomainConfig",
+            "domainName",
+            "search-1",
+            "accessPolicies",
+            "OpenSearch domain access policy",
+        ),
+        (
+            "elasticfilesystem",
+            "PutFileSystemPolicy",
+            "fileSystemId",
+            "fs-1",
+            "policy",
+            "EFS file system policy",
+        ),
+    ];
+    for (service, event, name_key, name, policy_key, what) in cases {
+        let call = |doc: &Value| {
+            let mut p = json!({ name_key: name });
+            // Services take the document as a JSON string, as CloudTrail records it.
+            p[policy_key] = json!(doc.to_string());
+            rec(sso("eve@example.com"), service, event, p)
+        };
+        let f = one("resource-exposure", call(&public));
+        assert!(
+            f.title.contains(what) && f.title.contains("everyone") && f.title.contains(name),
+            "{}",
+            f.title
+        );
+        let f = one("resource-exposure", call(&outsider));
+        assert!(f.title.contains("999988887777"), "{}", f.title);
+        assert!(
+            quiet("resource-exposure", call(&org_only)),
+            "{service}: an organization condition keeps it private"
+        );
+    }
+}

@@ -128,6 +128,21 @@ fn policy_verdict(x: Exposure, what: &str, target: String, kind: &'static str) -
     })
 }
 
+/// A resource policy passed as one request parameter: the resource is named by the first of
+/// `name.0` present (else `name.1`), the policy document is at `policy_key`.
+fn policy_param(
+    r: &CloudTrailRecord,
+    name: (&[&str], &str),
+    policy_key: &str,
+    what: &str,
+    kind: &'static str,
+) -> Option<Verdict> {
+    let p = params(r);
+    let target = str_of(&p, name.0).unwrap_or(name.1).to_string();
+    let doc = p.get(policy_key).and_then(parse_doc)?;
+    policy_verdict(exposure(&doc, account(r)), what, target, kind)
+}
+
 const PUBLIC_GRANTEES: [&str; 2] = [
     "acs.amazonaws.com/groups/global/AllUsers",
     "acs.amazonaws.com/groups/global/AuthenticatedUsers",
@@ -303,17 +318,13 @@ impl ResourceExposure {
                     accounts: BTreeSet::new(),
                 })
             }
-            ("kms", "PutKeyPolicy" | "CreateKey") => {
-                let p = params(r);
-                let key = str_of(&p, &["keyId"]).unwrap_or("new key").to_string();
-                let doc = p.get("policy").and_then(parse_doc)?;
-                policy_verdict(
-                    exposure(&doc, owner),
-                    "KMS key policy",
-                    key,
-                    "AWS::KMS::Key",
-                )
-            }
+            ("kms", "PutKeyPolicy" | "CreateKey") => policy_param(
+                r,
+                (&["keyId"], "new key"),
+                "policy",
+                "KMS key policy",
+                "AWS::KMS::Key",
+            ),
             ("sqs", "SetQueueAttributes" | "CreateQueue") => {
                 let p = params(r);
                 let q = str_of(&p, &["queueUrl", "queueName"])
@@ -349,19 +360,13 @@ impl ResourceExposure {
                     "AWS::SNS::Topic",
                 )
             }
-            ("ecr", "SetRepositoryPolicy") => {
-                let p = params(r);
-                let repo = str_of(&p, &["repositoryName"])
-                    .unwrap_or("unknown")
-                    .to_string();
-                let doc = p.get("policyText").and_then(parse_doc)?;
-                policy_verdict(
-                    exposure(&doc, owner),
-                    "ECR repository policy",
-                    repo,
-                    "AWS::ECR::Repository",
-                )
-            }
+            ("ecr", "SetRepositoryPolicy") => policy_param(
+                r,
+                (&["repositoryName"], "unknown"),
+                "policyText",
+                "ECR repository policy",
+                "AWS::ECR::Repository",
+            ),
             ("secretsmanager", "PutResourcePolicy") => {
                 let p = params(r);
                 let resp = response(r);
@@ -383,30 +388,20 @@ impl ResourceExposure {
                 | "UpdateElasticsearchDomainConfig"
                 | "CreateDomain"
                 | "UpdateDomainConfig",
-            ) => {
-                let p = params(r);
-                let d = str_of(&p, &["domainName"]).unwrap_or("unknown").to_string();
-                let doc = p.get("accessPolicies").and_then(parse_doc)?;
-                policy_verdict(
-                    exposure(&doc, owner),
-                    "OpenSearch domain access policy",
-                    d,
-                    "AWS::OpenSearchService::Domain",
-                )
-            }
-            ("efs" | "elasticfilesystem", "PutFileSystemPolicy") => {
-                let p = params(r);
-                let fs = str_of(&p, &["fileSystemId"])
-                    .unwrap_or("unknown")
-                    .to_string();
-                let doc = p.get("policy").and_then(parse_doc)?;
-                policy_verdict(
-                    exposure(&doc, owner),
-                    "EFS file system policy",
-                    fs,
-                    "AWS::EFS::FileSystem",
-                )
-            }
+            ) => policy_param(
+                r,
+                (&["domainName"], "unknown"),
+                "accessPolicies",
+                "OpenSearch domain access policy",
+                "AWS::OpenSearchService::Domain",
+            ),
+            ("efs" | "elasticfilesystem", "PutFileSystemPolicy") => policy_param(
+                r,
+                (&["fileSystemId"], "unknown"),
+                "policy",
+                "EFS file system policy",
+                "AWS::EFS::FileSystem",
+            ),
             ("glacier", "SetVaultAccessPolicy") => {
                 let p = params(r);
                 let vname = str_of(&p, &["vaultName"]).unwrap_or("unknown").to_string();
