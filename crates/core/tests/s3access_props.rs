@@ -8,6 +8,8 @@ use detector_core::parse::Batch;
 use detector_core::parse::s3access;
 use proptest::prelude::*;
 
+mod common;
+
 const SAMPLE: &str = "79a59df900b949e55d96a1e698fbacedfd6e09d98eacf8f8d5218e7cd47ef2be amzn-s3-demo-bucket1 [06/Feb/2019:00:00:38 +0000] 192.0.2.3 79a59df900b949e55d96a1e698fbacedfd6e09d98eacf8f8d5218e7cd47ef2be 3E57427F3EXAMPLE REST.GET.VERSIONING - \"GET /amzn-s3-demo-bucket1?versioning HTTP/1.1\" 200 - 113 - 7 - \"-\" \"S3Console/0.4\" - s9lzHYrFp76ZVxRcpX9+5cjAnEH2ROuNkd2BHfIa6UkFVdtjf5mKR3/eTPFvsiP/XV/VLi31234= SigV4 ECDHE-RSA-AES128-GCM-SHA256 AuthHeader amzn-s3-demo-bucket1.s3.us-west-1.amazonaws.com TLSV1.2 arn:aws:s3:us-west-1:123456789012:accesspoint/example-AP Yes\n\
 79a59df900b949e55d96a1e698fbacedfd6e09d98eacf8f8d5218e7cd47ef2be b [20/Jun/2019:03:51:36 +0000] 1.2.3.4 arn:aws:iam::cloudfront:user/CloudFront Origin Access Identity E2EX 63DAF67A2BC0B6C3 REST.GET.OBJECT %2522 \"GET /\" HTTP/1.1\" 403 AccessDenied 243 - 8 - \"() { :;}; echo \"x\"\" \"curl/7.38.0\" -\n";
 
@@ -18,20 +20,7 @@ fn run(bytes: &[u8]) -> Batch {
 }
 
 fn check_invariants(bytes: &[u8], b: &Batch) {
-    assert_eq!(b.records, (b.events.len() + b.rejects.len()) as u64);
-    let lines = bytes.split(|&c| c == b'\n').count() as u64;
-    for i in b
-        .events
-        .iter()
-        .map(|e| e.index)
-        .chain(b.rejects.iter().map(|r| r.index))
-    {
-        assert!(i >= 1 && i <= lines, "index {i} outside 1..={lines}");
-    }
-    for e in &b.events {
-        assert_eq!(e.uid, format!("p.log#{}", e.index));
-        assert_eq!(e.to_ocsf()["class_uid"], 6003);
-    }
+    common::check_line_invariants(bytes, b, 6003);
 }
 
 /// Text for a quoted field: anything printable, quotes and backslashes included.
@@ -162,19 +151,7 @@ proptest! {
     fn mutated_valid_lines_never_panic(
         edits in proptest::collection::vec((any::<prop::sample::Index>(), any::<u8>(), 0u8..4), 1..8)
     ) {
-        let mut bytes = SAMPLE.as_bytes().to_vec();
-        for (at, byte, kind) in edits {
-            if bytes.is_empty() {
-                break;
-            }
-            let i = at.index(bytes.len());
-            match kind {
-                0 => bytes[i] = byte,
-                1 => bytes.insert(i, byte),
-                2 => { bytes.remove(i); }
-                _ => bytes.truncate(i),
-            }
-        }
+        let bytes = common::mutate(SAMPLE.as_bytes(), &edits);
         let b = run(&bytes);
         check_invariants(&bytes, &b);
     }

@@ -8,6 +8,8 @@ use detector_core::parse::Batch;
 use detector_core::parse::vpcflow;
 use proptest::prelude::*;
 
+mod common;
+
 const SAMPLE: &str = "version vpc-id subnet-id instance-id interface-id account-id type srcaddr dstaddr srcport dstport pkt-srcaddr pkt-dstaddr protocol bytes packets start end action tcp-flags log-status\n\
 3 vpc-abcdefab012345678 subnet-aaaaaaaa012345678 i-01234567890123456 eni-1235b8ca123456789 123456789010 IPv4 52.213.180.42 10.0.0.62 43416 5001 52.213.180.42 10.0.0.62 6 568 8 1566848875 1566848933 ACCEPT 2 OK\n\
 3 vpc-abcdefab012345678 subnet-aaaaaaaa012345678 - eni-1235b8ca123456789 123456789010 IPv6 2001:db8::1 2001:db8::2 5001 43416 - - 6 376 7 1566848875 1566848933 REJECT 18 OK\n\
@@ -20,22 +22,7 @@ fn run(bytes: &[u8]) -> Batch {
 }
 
 fn check_invariants(bytes: &[u8], b: &Batch) {
-    assert_eq!(b.records, (b.events.len() + b.rejects.len()) as u64);
-    let lines = bytes.split(|&c| c == b'\n').count() as u64;
-    let mut last = 0;
-    let mut indexes: Vec<u64> = b.events.iter().map(|e| e.index).collect();
-    indexes.extend(b.rejects.iter().map(|r| r.index));
-    indexes.sort_unstable();
-    for i in indexes {
-        assert!(i >= 1 && i <= lines, "index {i} outside 1..={lines}");
-        assert!(i > last, "two records on line {i}");
-        last = i;
-    }
-    for e in &b.events {
-        assert_eq!(e.uid, format!("p.log#{}", e.index));
-        let o = e.to_ocsf();
-        assert_eq!(o["class_uid"], 4001);
-    }
+    common::check_line_invariants(bytes, b, 4001);
 }
 
 /// A value for a field, written as a flow log line would carry it.
@@ -151,19 +138,7 @@ proptest! {
     fn mutated_valid_lines_never_panic(
         edits in proptest::collection::vec((any::<prop::sample::Index>(), any::<u8>(), 0u8..4), 1..8)
     ) {
-        let mut bytes = SAMPLE.as_bytes().to_vec();
-        for (at, byte, kind) in edits {
-            if bytes.is_empty() {
-                break;
-            }
-            let i = at.index(bytes.len());
-            match kind {
-                0 => bytes[i] = byte,
-                1 => bytes.insert(i, byte),
-                2 => { bytes.remove(i); }
-                _ => bytes.truncate(i),
-            }
-        }
+        let bytes = common::mutate(SAMPLE.as_bytes(), &edits);
         let b = run(&bytes);
         check_invariants(&bytes, &b);
     }

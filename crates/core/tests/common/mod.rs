@@ -40,3 +40,45 @@ pub fn sorted(mut events: Vec<Event>) -> Vec<Event> {
     events.sort_by_key(|e| e.time_ms);
     events
 }
+
+/// What every line-oriented parse (flow logs, S3 access logs) must keep: each record is counted
+/// once as an event or a reject, on its own 1-based line, and events carry `source#line` uids
+/// and map to the OCSF class given.
+pub fn check_line_invariants(bytes: &[u8], b: &Batch, class_uid: u32) {
+    assert_eq!(b.records, (b.events.len() + b.rejects.len()) as u64);
+    let lines = bytes.split(|&c| c == b'\n').count() as u64;
+    let mut last = 0;
+    let mut indexes: Vec<u64> = b.events.iter().map(|e| e.index).collect();
+    indexes.extend(b.rejects.iter().map(|r| r.index));
+    indexes.sort_unstable();
+    for i in indexes {
+        assert!(i >= 1 && i <= lines, "index {i} outside 1..={lines}");
+        assert!(i > last, "two records on line {i}");
+        last = i;
+    }
+    for e in &b.events {
+        assert_eq!(e.uid, format!("p.log#{}", e.index));
+        assert_eq!(e.to_ocsf()["class_uid"], class_uid);
+    }
+}
+
+/// `base` after byte edits (overwrite, insert, remove, truncate at a position), for fuzz-like
+/// property tests.
+pub fn mutate(base: &[u8], edits: &[(proptest::sample::Index, u8, u8)]) -> Vec<u8> {
+    let mut bytes = base.to_vec();
+    for (at, byte, kind) in edits {
+        if bytes.is_empty() {
+            break;
+        }
+        let i = at.index(bytes.len());
+        match kind {
+            0 => bytes[i] = *byte,
+            1 => bytes.insert(i, *byte),
+            2 => {
+                bytes.remove(i);
+            }
+            _ => bytes.truncate(i),
+        }
+    }
+    bytes
+}
