@@ -1,9 +1,8 @@
 //! Defense evasion: blinding the logs and the security services.
 
 use super::{Actor, Ctx};
-use crate::simulate::catalog::ATTACKER_UAS;
 use crate::simulate::clock::MINUTE;
-use crate::simulate::ct::{self, AssumedOpts, Session};
+
 use crate::simulate::json::object;
 use crate::simulate::org::HumanKind;
 use crate::simulate::rng::RngExt;
@@ -15,19 +14,7 @@ fn stolen_admin(c: &mut Ctx<'_>, which: usize) -> Option<Actor> {
     let acc = members[members.len().saturating_sub(1 + which) % members.len().max(1)];
     let admin = org.humans.iter().find(|h| h.kind == HumanKind::Admin)?;
     let role = org.sso_role(admin, acc)?.clone();
-    let key = format!("ASIA{}", c.r.upper_id(16));
-    let who = ct::assumed(
-        &role,
-        &admin.email,
-        Session {
-            access_key: &key,
-            created_ms: c.t - 15 * MINUTE,
-            mfa: false,
-        },
-        AssumedOpts::default(),
-    );
-    let ip = c.attacker_ip();
-    Some(c.actor(acc, who, &ip, ATTACKER_UAS[0]))
+    Some(c.stolen_sso_actor(acc, &role, &admin.email, 15 * MINUTE))
 }
 
 /// The account's own trail (next to the organization trail) is stopped, stripped of

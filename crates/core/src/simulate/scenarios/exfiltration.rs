@@ -4,7 +4,7 @@
 use super::{Actor, Ctx};
 use crate::simulate::catalog::ATTACKER_UAS;
 use crate::simulate::clock::MINUTE;
-use crate::simulate::ct::{self, AssumedOpts, Session};
+use crate::simulate::ct;
 use crate::simulate::json::object;
 use crate::simulate::org::{BucketKind, HumanKind};
 use crate::simulate::rng::RngExt;
@@ -18,19 +18,7 @@ fn stolen_session(c: &mut Ctx<'_>, acc: usize, kind: HumanKind, nth: usize) -> O
         .collect();
     let h = people.get(nth % people.len().max(1))?;
     let role = org.sso_role(h, acc)?.clone();
-    let key = format!("ASIA{}", c.r.upper_id(16));
-    let who = ct::assumed(
-        &role,
-        &h.email,
-        Session {
-            access_key: &key,
-            created_ms: c.t - 25 * MINUTE,
-            mfa: false,
-        },
-        AssumedOpts::default(),
-    );
-    let ip = c.attacker_ip();
-    Some(c.actor(acc, who, &ip, ATTACKER_UAS[0]))
+    Some(c.stolen_sso_actor(acc, &role, &h.email, 25 * MINUTE))
 }
 
 /// A fresh snapshot of a production volume and a production AMI, both shared with an

@@ -102,19 +102,7 @@ fn stolen_admin(c: &mut Ctx<'_>, acc: usize) -> Option<Actor> {
     let org = c.org;
     let admin = org.humans.iter().find(|h| h.kind == HumanKind::Admin)?;
     let role = org.sso_role(admin, acc)?.clone();
-    let key = format!("ASIA{}", c.r.upper_id(16));
-    let who = ct::assumed(
-        &role,
-        &admin.email,
-        Session {
-            access_key: &key,
-            created_ms: c.t - 5 * MINUTE,
-            mfa: false,
-        },
-        AssumedOpts::default(),
-    );
-    let ip = c.attacker_ip();
-    Some(c.actor(acc, who, &ip, ATTACKER_UAS[0]))
+    Some(c.stolen_sso_actor(acc, &role, &admin.email, 5 * MINUTE))
 }
 
 /// Every customer managed key of production disabled and scheduled for deletion.

@@ -619,6 +619,32 @@ impl<'a> Ctx<'a> {
         self.key(&key);
     }
 
+    /// The attacker (attack-tool user agent, attacker address) in a stolen, MFA-less
+    /// Identity Center session of `role` for `person`, minted `age_ms` before the cursor.
+    /// The session key is drawn before the address: the order of draws is part of a seed's
+    /// output.
+    pub(crate) fn stolen_sso_actor(
+        &mut self,
+        account: usize,
+        role: &super::org::Role,
+        person: &str,
+        age_ms: i64,
+    ) -> Actor {
+        let key = format!("ASIA{}", self.r.upper_id(16));
+        let who = super::ct::assumed(
+            role,
+            person,
+            super::ct::Session {
+                access_key: &key,
+                created_ms: self.t - age_ms,
+                mfa: false,
+            },
+            super::ct::AssumedOpts::default(),
+        );
+        let ip = self.attacker_ip();
+        self.actor(account, who, &ip, super::catalog::ATTACKER_UAS[0])
+    }
+
     /// An actor in `account` (calls recorded there) with the account's primary region; the
     /// identity's principal and key become indicators.
     pub(crate) fn actor(&mut self, account: usize, who: Who, ip: &str, ua: &str) -> Actor {
